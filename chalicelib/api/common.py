@@ -1,0 +1,41 @@
+"""What every view needs: the time of the request and who is asking."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chalice.app import Request
+
+from chalicelib.domain.clock import utcnow
+from chalicelib.domain.errors import Unauthorized
+from chalicelib.security import TokenClaims
+
+
+def request_now() -> datetime:
+    return utcnow()
+
+
+def principal(request: Request) -> str:
+    """The user ID the authorizer vouched for."""
+    authorizer = (request.context or {}).get("authorizer") or {}
+    user_id = authorizer.get("principalId")
+    if not user_id:
+        raise Unauthorized()
+    return str(user_id)
+
+
+def token_claims(request: Request) -> TokenClaims:
+    """The claims the authorizer put into the request context."""
+    authorizer = (request.context or {}).get("authorizer") or {}
+    try:
+        expires_at = datetime.fromtimestamp(int(authorizer["exp"]), tz=UTC)
+        return TokenClaims(user_id=principal(request), jti=str(authorizer["jti"]), expires_at=expires_at)
+    except (KeyError, ValueError) as e:
+        raise Unauthorized() from e
+
+
+def bearer_token(header: str | None) -> str:
+    scheme, _, token = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    return token.strip()

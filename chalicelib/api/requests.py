@@ -1,0 +1,45 @@
+"""Reading request bodies strictly: malformed JSON, unknown fields, missing fields and
+wrong types each get their own clear error."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.app import Request
+
+from chalicelib.domain.errors import InvalidJson, InvalidRequest, UnsupportedMediaType
+
+MAX_JSON_BYTES = 64 * 1024
+
+
+def json_object(request: Request, *, required: dict[str, type], optional: dict[str, type] | None = None,
+                allow_empty: bool = False) -> dict[str, Any]:
+    """The body as a dict with exactly the named fields, each of the named type."""
+    optional = optional or {}
+    raw = request.raw_body or b""
+    if not raw.strip() and allow_empty:
+        return {}
+    content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType("请求内容类型须为 application/json")
+    if len(raw) > MAX_JSON_BYTES:
+        raise InvalidRequest("请求内容过大")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidJson() from e
+    if not isinstance(body, dict):
+        raise InvalidRequest("请求内容须为 JSON 对象")
+    unknown = sorted(set(body) - set(required) - set(optional))
+    if unknown:
+        raise InvalidRequest(f"不支持的字段：{', '.join(unknown)}", details={"fields": unknown})
+    for name, kind in {**required, **optional}.items():
+        if name not in body or (name in optional and body[name] is None):
+            if name in required:
+                raise InvalidRequest(f"缺少字段：{name}", details={"field": name})
+            continue
+        value = body[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise InvalidRequest(f"字段类型不正确：{name}", details={"field": name})
+    return body

@@ -1,0 +1,74 @@
+"""One frozen Settings object, read from the environment the first time it is asked for.
+
+Nothing here runs at import time: the local stack and the tests set the environment
+(often after starting moto) before the first request reaches `get_settings()`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    users_table: str
+    user_keys_table: str
+    revoked_tokens_table: str
+    certificates_table: str
+    annotations_table: str
+    quota_slots_table: str
+    verifications_table: str
+    rate_limits_table: str
+    files_bucket: str
+    render_queue_url: str
+    render_dlq_url: str
+    token_key_secret_id: str
+    id_hash_key_secret_id: str
+    public_base_url: str
+    allowed_origins: tuple[str, ...]
+    token_lifetime_seconds: int = 7200
+
+
+# The environment variable each field is read from; `.chalice/config.json` and the
+# CloudFormation outputs in `infra/` use the same names.
+ENV_NAMES = {
+    "users_table": "USERS_TABLE",
+    "user_keys_table": "USER_KEYS_TABLE",
+    "revoked_tokens_table": "REVOKED_TOKENS_TABLE",
+    "certificates_table": "CERTIFICATES_TABLE",
+    "annotations_table": "ANNOTATIONS_TABLE",
+    "quota_slots_table": "QUOTA_SLOTS_TABLE",
+    "verifications_table": "VERIFICATIONS_TABLE",
+    "rate_limits_table": "RATE_LIMITS_TABLE",
+    "files_bucket": "FILES_BUCKET",
+    "render_queue_url": "RENDER_QUEUE_URL",
+    "render_dlq_url": "RENDER_DLQ_URL",
+    "token_key_secret_id": "TOKEN_KEY_SECRET_ID",
+    "id_hash_key_secret_id": "ID_HASH_KEY_SECRET_ID",
+}
+
+
+class ConfigurationError(RuntimeError):
+    """A required environment variable is missing."""
+
+
+def _require(name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set")
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    values: dict[str, str] = {field: _require(env) for field, env in ENV_NAMES.items()}
+    origins = tuple(o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        allowed_origins=origins,
+        **values,  # type: ignore[arg-type]  # every field named in ENV_NAMES is a str
+    )

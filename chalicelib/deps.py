@@ -1,0 +1,87 @@
+"""Small cached getters for the collaborators that touch AWS, in the manner of Chalice's
+sample apps: nothing is built at import time, so moto (or the local stack) can start
+first, and everything is built once per Lambda container."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+import boto3
+
+from chalicelib.config import get_settings
+from chalicelib.queue import DeadLetters, RenderQueue
+from chalicelib.repositories import Repository
+from chalicelib.security import IdHasher, PasswordHasher, TokenSigner
+from chalicelib.services import rendering
+from chalicelib.services.annotating import Links
+from chalicelib.storage import FileStore
+
+
+@lru_cache(maxsize=1)
+def session() -> Any:
+    return boto3.session.Session(region_name=get_settings().region)
+
+
+@lru_cache(maxsize=1)
+def repository() -> Repository:
+    return Repository(get_settings())
+
+
+@lru_cache(maxsize=1)
+def files() -> FileStore:
+    return FileStore(session(), get_settings().files_bucket)
+
+
+@lru_cache(maxsize=1)
+def render_queue() -> RenderQueue:
+    return RenderQueue(session(), get_settings().render_queue_url)
+
+
+@lru_cache(maxsize=1)
+def dead_letters() -> DeadLetters:
+    return DeadLetters(session(), get_settings().render_dlq_url)
+
+
+@lru_cache(maxsize=1)
+def links() -> Links:
+    return Links(get_settings().public_base_url)
+
+
+def copy_renderer() -> rendering.Renderer:
+    """The worker's renderer; imported only here so that the API path never loads fpdf2."""
+    from chalicelib.services.copies import render_copy
+
+    return render_copy
+
+
+@lru_cache(maxsize=4)
+def _secret(secret_id: str) -> str:
+    value = session().client("secretsmanager").get_secret_value(SecretId=secret_id)
+    return str(value["SecretString"])
+
+
+@lru_cache(maxsize=1)
+def token_signer() -> TokenSigner:
+    settings = get_settings()
+    return TokenSigner(_secret(settings.token_key_secret_id),
+                       timedelta(seconds=settings.token_lifetime_seconds))
+
+
+@lru_cache(maxsize=1)
+def id_hasher() -> IdHasher:
+    return IdHasher(_secret(get_settings().id_hash_key_secret_id))
+
+
+@lru_cache(maxsize=1)
+def password_hasher() -> PasswordHasher:
+    return PasswordHasher()
+
+
+def reset() -> None:
+    """Forget every cached collaborator (tests that deploy a fresh stack call this)."""
+    get_settings.cache_clear()
+    for getter in (session, repository, files, render_queue, dead_letters, links, _secret, token_signer, id_hasher,
+                   password_hasher):
+        getter.cache_clear()

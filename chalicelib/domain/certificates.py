@@ -1,0 +1,76 @@
+"""Certificates: their kinds, states and the identifiers derived from them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+# Certificates issued after this date are e-certificates, served only through an
+# annotation; those issued on or before it are electronic files, served directly.
+E_CERTIFICATE_AFTER = date(2021, 12, 17)
+
+
+class CertificateStatus(StrEnum):
+    VALID = "valid"
+    CANCELLED = "cancelled"
+    REVOKED = "revoked"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    CertificateStatus.VALID: "有效",
+    CertificateStatus.CANCELLED: "已注销",
+    CertificateStatus.REVOKED: "已撤销",
+}
+
+
+class CertificateKind(StrEnum):
+    E_CERTIFICATE = "e_certificate"
+    E_FILE = "e_file"
+
+    @property
+    def label(self) -> str:
+        return "电子证书" if self is CertificateKind.E_CERTIFICATE else "证书电子文件"
+
+
+def kind_for(issued_on: date) -> CertificateKind:
+    return CertificateKind.E_CERTIFICATE if issued_on > E_CERTIFICATE_AFTER else CertificateKind.E_FILE
+
+
+def certificate_id_for(certificate_no: str) -> str:
+    """A stable, opaque ID from the certificate number, so that loading a batch twice
+    lands on the same item and URLs do not expose the number itself."""
+    digest = hashlib.sha256(certificate_no.strip().encode("utf-8")).hexdigest()
+    return "c" + digest[:24]
+
+
+@dataclass(frozen=True)
+class Certificate:
+    certificate_id: str
+    certificate_no: str
+    qualification: str
+    level: str
+    specialty: str
+    holder_name: str
+    id_type: str
+    id_number: str
+    holder_key: str
+    issued_on: date
+    approved_on: date
+    issuer_name: str
+    issuer_contact: str
+    status: CertificateStatus
+    file_key: str | None = None
+
+    @property
+    def kind(self) -> CertificateKind:
+        return kind_for(self.issued_on)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.status is CertificateStatus.VALID

@@ -1,0 +1,226 @@
+"""PynamoDB models, one per table of `infra/resources.yaml`.
+
+Table names come from the CloudFormation stack, so they are bound at run time by
+`bind_models()` (called by the repository when it is first built), never at import.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+
+
+class UserModel(Model):
+    class Meta:
+        table_name = "unbound-users"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    username = UnicodeAttribute()
+    name = UnicodeAttribute()
+    id_type = UnicodeAttribute()
+    id_hash = UnicodeAttribute()
+    id_number_masked = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute()
+    notice_version = UnicodeAttribute(null=True)
+    failed_logins = NumberAttribute(default=0)
+    failed_window_start = UTCDateTimeAttribute(null=True)
+    locked_until = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class UserKeyModel(Model):
+    """A claimed unique key ("username#…" or "id#<keyed hash>") pointing at its user."""
+
+    class Meta:
+        table_name = "unbound-user-keys"
+
+    key = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+
+
+class RevokedTokenModel(Model):
+    class Meta:
+        table_name = "unbound-revoked-tokens"
+
+    jti = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute()
+
+
+class HolderIndex(GlobalSecondaryIndex["CertificateModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_holder"
+        projection = AllProjection()
+
+    holder_key = UnicodeAttribute(hash_key=True)
+    issued_on = UnicodeAttribute(range_key=True)
+
+
+class CertificateModel(Model):
+    class Meta:
+        table_name = "unbound-certificates"
+
+    certificate_id = UnicodeAttribute(hash_key=True)
+    certificate_no = UnicodeAttribute()
+    qualification = UnicodeAttribute()
+    level = UnicodeAttribute(default="")
+    specialty = UnicodeAttribute(default="")
+    holder_name = UnicodeAttribute()
+    id_type = UnicodeAttribute()
+    # The full number is kept only because the certificate's PDF prints it.
+    id_number = UnicodeAttribute()
+    holder_key = UnicodeAttribute()
+    issued_on = UnicodeAttribute()
+    approved_on = UnicodeAttribute()
+    issuer_name = UnicodeAttribute()
+    issuer_contact = UnicodeAttribute()
+    status = UnicodeAttribute()
+    file_key = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+    by_holder = HolderIndex()
+
+
+class CertificateAnnotationsIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_certificate"
+        projection = AllProjection()
+
+    certificate_id = UnicodeAttribute(hash_key=True)
+    applied_at = UnicodeAttribute(range_key=True)
+
+
+class CodeIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_code"
+        projection = AllProjection()
+
+    verification_code = UnicodeAttribute(hash_key=True)
+
+
+class FileIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_file"
+        projection = AllProjection()
+
+    file_sha256 = UnicodeAttribute(hash_key=True)
+
+
+class PendingIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_pending"
+        projection = KeysOnlyProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    applied_at = UnicodeAttribute(range_key=True)
+
+
+class AnnotationModel(Model):
+    class Meta:
+        table_name = "unbound-annotations"
+
+    annotation_id = UnicodeAttribute(hash_key=True)
+    certificate_id = UnicodeAttribute()
+    holder_key = UnicodeAttribute()
+    scenario = UnicodeAttribute()
+    validity_days = NumberAttribute()
+    status = UnicodeAttribute()
+    verification_count = NumberAttribute(default=0)
+    # "1" while pending (the sparse by_pending index); removed when ready or failed.
+    pending = UnicodeAttribute(null=True)
+    # ISO 8601 UTC text, so that the index sorts by time.
+    applied_at = UnicodeAttribute()
+    applied_on = UnicodeAttribute()
+    quota_slot = NumberAttribute()
+    # Set once by the first render attempt; every retry renders with the same time and
+    # code, so the copy's bytes (and hash) do not depend on which attempt wins.
+    render_started_at = UTCDateTimeAttribute(null=True)
+    ready_at = UTCDateTimeAttribute(null=True)
+    valid_from = UTCDateTimeAttribute(null=True)
+    valid_until = UTCDateTimeAttribute(null=True)
+    annotation_no = UnicodeAttribute(null=True)
+    verification_code = UnicodeAttribute(null=True)
+    file_sha256 = UnicodeAttribute(null=True)
+    file_key = UnicodeAttribute(null=True)
+    withdrawn_at = UTCDateTimeAttribute(null=True)
+    failed_reason = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_certificate = CertificateAnnotationsIndex()
+    by_code = CodeIndex()
+    by_file = FileIndex()
+    by_pending = PendingIndex()
+
+
+class QuotaSlotModel(Model):
+    """One of a certificate's three annotation slots and the annotation that holds it."""
+
+    class Meta:
+        table_name = "unbound-quota-slots"
+
+    certificate_id = UnicodeAttribute(hash_key=True)
+    slot = NumberAttribute(range_key=True)
+    annotation_id = UnicodeAttribute()
+    applied_on = UnicodeAttribute()
+    # The last Beijing date on which this annotation still counts (YYYY-MM-DD).
+    counts_until = UnicodeAttribute()
+
+
+class VerificationModel(Model):
+    """One check of a copy, for its holder's log."""
+
+    class Meta:
+        table_name = "unbound-verifications"
+
+    annotation_id = UnicodeAttribute(hash_key=True)
+    # ISO time plus a random suffix: sorts by time, never collides.
+    at_id = UnicodeAttribute(range_key=True)
+    at = UTCDateTimeAttribute()
+    channel = UnicodeAttribute()
+    result = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class RateLimitModel(Model):
+    class Meta:
+        table_name = "unbound-rate-limits"
+
+    key = UnicodeAttribute(hash_key=True)
+    misses = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+_BINDINGS: tuple[tuple[type[Model], str], ...] = (
+    (UserModel, "users_table"),
+    (UserKeyModel, "user_keys_table"),
+    (RevokedTokenModel, "revoked_tokens_table"),
+    (CertificateModel, "certificates_table"),
+    (AnnotationModel, "annotations_table"),
+    (QuotaSlotModel, "quota_slots_table"),
+    (VerificationModel, "verifications_table"),
+    (RateLimitModel, "rate_limits_table"),
+)
+
+
+def bind_models(settings: Settings) -> None:
+    """Point every model at its table from the settings, with a fresh connection each.
+
+    The botocore clients are built here, once: PynamoDB builds them lazily, and threads
+    that race to use a model first would each build their own (slowly).
+    """
+    for model, field in _BINDINGS:
+        model.Meta.table_name = getattr(settings, field)
+        model.Meta.region = settings.region
+        model._connection = None
+        _ = model._get_connection().connection.client

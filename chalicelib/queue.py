@@ -1,0 +1,56 @@
+"""A thin adapter over SQS: the render queue."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+
+class SendFailed(Exception):
+    """The render job could not be queued."""
+
+
+class RenderQueue:
+    def __init__(self, session: Any, url: str, attempts: int = 3) -> None:
+        self.url = url
+        self.attempts = attempts
+        self._sqs = session.client("sqs")
+
+    def send(self, annotation_id: str) -> None:
+        body = json.dumps({"annotation_id": annotation_id})
+        for attempt in range(self.attempts):
+            try:
+                self._sqs.send_message(QueueUrl=self.url, MessageBody=body)
+                return
+            except Exception as e:
+                if attempt == self.attempts - 1:
+                    raise SendFailed(annotation_id) from e
+                time.sleep(0.05 * 2 ** attempt)  # a short back-off before the next try
+
+
+class DeadLetters:
+    """The render queue's dead-letter queue, read by the sweeper."""
+
+    # A dead letter is looked at again at most hourly; ops keep seeing it in the queue
+    # (and its alarm) until they redrive or purge it.
+    REVISIT_SECONDS = 3600
+
+    def __init__(self, session: Any, url: str) -> None:
+        self.url = url
+        self._sqs = session.client("sqs")
+
+    def annotation_ids(self, limit: int = 100) -> list[str]:
+        found: list[str] = []
+        while len(found) < limit:
+            got = self._sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                            VisibilityTimeout=self.REVISIT_SECONDS)
+            messages = got.get("Messages", [])
+            if not messages:
+                break
+            for m in messages:
+                try:
+                    found.append(str(json.loads(m["Body"])["annotation_id"]))
+                except (ValueError, KeyError, TypeError):
+                    continue
+        return found

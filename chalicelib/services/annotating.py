@@ -1,0 +1,199 @@
+"""Applying for an annotation, following it, fetching its file, withdrawing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from chalicelib.content import scenario_named
+from chalicelib.domain.annotations import (
+    Annotation,
+    AnnotationStatus,
+    Quota,
+    QuotaSlot,
+    format_code,
+    free_slot,
+    new_annotation_id,
+    parse_validity,
+    quota,
+)
+from chalicelib.domain.certificates import Certificate, CertificateKind
+from chalicelib.domain.clock import beijing_date, iso
+from chalicelib.domain.errors import (
+    AnnotationExpired,
+    AnnotationFailed,
+    AnnotationNotReady,
+    AnnotationNotRequired,
+    AnnotationPending,
+    AnnotationQuotaExceeded,
+    AnnotationRequired,
+    AnnotationWithdrawn,
+    CertificateNotValid,
+    ConcurrentUpdate,
+    InvalidScenario,
+    NotFound,
+)
+
+
+class AnnotationStore(Protocol):
+    def quota_slots(self, certificate_id: str) -> list[QuotaSlot]: ...
+    def create_annotation(self, annotation: Annotation, today: date) -> None: ...
+    def annotation(self, annotation_id: str) -> Annotation | None: ...
+    def annotations_of(self, certificate_id: str, limit: int | None = None) -> list[Annotation]: ...
+    def mark_failed(self, annotation: Annotation, reason: str) -> bool: ...
+    def withdraw(self, annotation_id: str, now: datetime) -> bool: ...
+
+
+class Queue(Protocol):
+    def send(self, annotation_id: str) -> None: ...
+
+
+class Files(Protocol):
+    def presigned_pdf(self, key: str, *, disposition: str, filename: str, now: datetime,
+                      not_after: datetime | None = None) -> tuple[str, datetime]: ...
+
+
+MAX_CLAIM_ATTEMPTS = 8
+
+
+def apply(cert: Certificate, body: dict[str, Any], *, store: AnnotationStore, queue: Queue,
+          now: datetime) -> Annotation:
+    """Rule 5: a valid e-certificate, a known scenario, 1-90 days, at most 3 in 90 days."""
+    if cert.kind is not CertificateKind.E_CERTIFICATE:
+        raise AnnotationNotRequired()
+    if not cert.is_valid:
+        raise CertificateNotValid()
+    scenario = scenario_named(str(body.get("scenario", "")))
+    if scenario is None:
+        raise InvalidScenario(details={"field": "scenario"})
+    validity_days = parse_validity(body.get("validity_days"))
+    today = beijing_date(now)
+    for _ in range(MAX_CLAIM_ATTEMPTS):
+        slots = store.quota_slots(cert.certificate_id)
+        slot = free_slot(slots, today)
+        if slot is None:
+            q = quota(slots, today)
+            next_on = q.next_available_on.isoformat() if q.next_available_on else None
+            raise AnnotationQuotaExceeded(
+                f"90 日内同一证书最多可申请 3 次加注，{next_on} 起可再次申请",
+                details={"next_available_on": next_on})
+        annotation = Annotation(
+            annotation_id=new_annotation_id(), certificate_id=cert.certificate_id, holder_key=cert.holder_key,
+            scenario=scenario.code, validity_days=validity_days, stored_status=AnnotationStatus.PENDING,
+            applied_at=now, quota_slot=slot)
+        try:
+            store.create_annotation(annotation, today)
+        except ConcurrentUpdate:
+            continue  # somebody took that slot first: look again
+        _queue_or_give_back(annotation, store=store, queue=queue)
+        return annotation
+    raise ConcurrentUpdate("too many concurrent applications")
+
+
+def _queue_or_give_back(annotation: Annotation, *, store: AnnotationStore, queue: Queue) -> None:
+    """An annotation must never wait forever for a job that was never queued: if the
+    queue cannot be reached, the application is undone (failed, its slot given back)."""
+    try:
+        queue.send(annotation.annotation_id)
+    except Exception:
+        store.mark_failed(annotation, "render job could not be queued")
+        raise
+
+
+def owned_annotation(annotation_id: str, holder_key: str, *, store: AnnotationStore) -> Annotation:
+    annotation = store.annotation(annotation_id)
+    if annotation is None or annotation.holder_key != holder_key:
+        raise NotFound("未找到该加注件")
+    return annotation
+
+
+def list_for(cert: Certificate, *, store: AnnotationStore, now: datetime) -> tuple[list[Annotation], Quota]:
+    return (store.annotations_of(cert.certificate_id),
+            quota(store.quota_slots(cert.certificate_id), beijing_date(now)))
+
+
+def latest(cert: Certificate, *, store: AnnotationStore) -> Annotation | None:
+    found = store.annotations_of(cert.certificate_id, limit=1)
+    return found[0] if found else None
+
+
+def servable(annotation: Annotation, now: datetime) -> Annotation:
+    """The annotation if its copy may be served now; otherwise why not."""
+    status = annotation.status_at(now)
+    refusal = {
+        AnnotationStatus.PENDING: AnnotationPending,
+        AnnotationStatus.FAILED: AnnotationFailed,
+        AnnotationStatus.EXPIRED: AnnotationExpired,
+        AnnotationStatus.WITHDRAWN: AnnotationWithdrawn,
+    }.get(status)
+    if refusal is not None:
+        raise refusal()
+    return annotation
+
+
+def file_link(annotation: Annotation, cert: Certificate, disposition: str, *, files: Files,
+              now: datetime) -> dict[str, Any]:
+    ready = servable(annotation, now)
+    if not cert.is_valid:
+        raise CertificateNotValid()
+    assert ready.file_key is not None  # a ready annotation always has its file
+    url, expires_at = files.presigned_pdf(
+        ready.file_key, disposition=disposition, filename=f"{cert.qualification}-{cert.certificate_no}-加注件.pdf",
+        now=now, not_after=ready.valid_until)
+    return {"url": url, "expires_at": iso(expires_at)}
+
+
+def certificate_file_link(cert: Certificate, disposition: str, *, files: Files, now: datetime) -> dict[str, Any]:
+    if cert.kind is CertificateKind.E_CERTIFICATE:
+        raise AnnotationRequired()
+    if not cert.is_valid:
+        raise CertificateNotValid()
+    if cert.file_key is None:
+        raise NotFound("该证书电子文件暂不可用，请联系证书发放机构")
+    url, expires_at = files.presigned_pdf(cert.file_key, disposition=disposition,
+                                          filename=f"{cert.qualification}-{cert.certificate_no}.pdf", now=now)
+    return {"url": url, "expires_at": iso(expires_at)}
+
+
+def withdraw(annotation: Annotation, *, store: AnnotationStore, now: datetime) -> Annotation:
+    if annotation.status_at(now) is not AnnotationStatus.READY or not store.withdraw(annotation.annotation_id, now):
+        raise AnnotationNotReady()
+    fresh = store.annotation(annotation.annotation_id)
+    assert fresh is not None
+    return fresh
+
+
+@dataclass(frozen=True)
+class Links:
+    public_base_url: str
+
+    def verify_url(self, code: str) -> str:
+        return f"{self.public_base_url}/verify?code={code}"
+
+
+def view(a: Annotation, now: datetime, links: Links) -> dict[str, Any]:
+    status = a.status_at(now)
+    ready = a.stored_status is not AnnotationStatus.PENDING and a.stored_status is not AnnotationStatus.FAILED
+    code = a.verification_code if ready else None
+    return {
+        "annotation_id": a.annotation_id,
+        "annotation_no": a.annotation_no,
+        "certificate_id": a.certificate_id,
+        "scenario": a.scenario,
+        "validity_days": a.validity_days,
+        "status": status.value,
+        "status_label": status.label,
+        "applied_at": iso(a.applied_at),
+        "ready_at": iso(a.ready_at),
+        "valid_from": iso(a.valid_from),
+        "valid_until": iso(a.valid_until),
+        "verification_code": format_code(code) if code else None,
+        "verify_url": links.verify_url(code) if code else None,
+        "file_sha256": a.file_sha256 if ready else None,
+    }
+
+
+def quota_view(q: Quota) -> dict[str, Any]:
+    return {"limit": q.limit, "window_days": q.window_days, "used": q.used,
+            "next_available_on": q.next_available_on.isoformat() if q.next_available_on else None}

@@ -1,0 +1,55 @@
+"""A holder's certificates, as the holder may see them."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from chalicelib.content import Notice
+from chalicelib.domain import identity
+from chalicelib.domain.accounts import User
+from chalicelib.domain.certificates import Certificate
+from chalicelib.domain.errors import NotFound, NoticeNotAccepted
+
+
+class CertificateStore(Protocol):
+    def certificates_of(self, holder_key: str) -> list[Certificate]: ...
+    def certificate(self, certificate_id: str) -> Certificate | None: ...
+
+
+def require_notice(user: User, notice: Notice) -> None:
+    """Rule 2: nothing about certificates until the current notice is accepted."""
+    if user.notice_version != notice.version:
+        raise NoticeNotAccepted(details={"notice_version": notice.version})
+
+
+def list_for(user: User, *, notice: Notice, store: CertificateStore) -> list[Certificate]:
+    require_notice(user, notice)
+    return store.certificates_of(user.id_hash)
+
+
+def owned(user: User, certificate_id: str, *, notice: Notice, store: CertificateStore) -> Certificate:
+    """The certificate if it is this holder's; another holder's is simply not found."""
+    require_notice(user, notice)
+    cert = store.certificate(certificate_id)
+    if cert is None or cert.holder_key != user.id_hash:
+        raise NotFound("未找到该证书")
+    return cert
+
+
+def view(cert: Certificate, latest_annotation: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "certificate_id": cert.certificate_id,
+        "certificate_no": cert.certificate_no,
+        "qualification": cert.qualification,
+        "level": cert.level,
+        "specialty": cert.specialty,
+        "holder_name": cert.holder_name,
+        "id_number_masked": identity.mask_id_number(cert.id_number),
+        "issued_on": cert.issued_on.isoformat(),
+        "approved_on": cert.approved_on.isoformat(),
+        "issuer": {"name": cert.issuer_name, "contact": cert.issuer_contact},
+        "status": cert.status.value,
+        "status_label": cert.status.label,
+        "kind": cert.kind.value,
+        "latest_annotation": latest_annotation,
+    }

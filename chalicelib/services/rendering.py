@@ -1,0 +1,142 @@
+"""The render worker's use case: turn a pending annotation into a ready, stored copy.
+
+Safe to run twice, or concurrently: the first attempt fixes the render time and the
+verification code on the annotation, so every attempt renders the same bytes to the
+same S3 key, and only one conditional update moves the annotation to ready.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from chalicelib.content import scenario_named
+from chalicelib.domain.annotations import (
+    Annotation,
+    annotation_number,
+    format_code,
+    new_verification_code,
+    retention_until,
+    valid_until,
+)
+from chalicelib.domain.certificates import Certificate
+from chalicelib.domain.clock import beijing_date
+from chalicelib.domain.errors import RenderError
+from chalicelib.storage import annotation_key
+
+log = logging.getLogger(__name__)
+
+
+class RenderStore(Protocol):
+    def annotation(self, annotation_id: str) -> Annotation | None: ...
+    def claim_render(self, annotation_id: str, now: datetime, code: str) -> Annotation | None: ...
+    def mark_ready(self, annotation_id: str, code: str, *, ready_at: datetime, valid_until: datetime,
+                   annotation_no: str, sha256: str, file_key: str, expires_at: datetime) -> bool: ...
+    def mark_failed(self, annotation: Annotation, reason: str) -> bool: ...
+
+
+class CertificateLookup(Protocol):
+    def certificate(self, certificate_id: str) -> Certificate | None: ...
+
+
+class PdfStore(Protocol):
+    def put_pdf(self, key: str, data: bytes, sha256_hex: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class CopyFacts:
+    """Everything printed on an annotated copy."""
+
+    certificate: Certificate
+    annotation_no: str
+    scenario_name: str
+    ready_at: datetime
+    valid_until: datetime
+    verification_code: str
+    verify_url: str
+
+
+Renderer = Callable[[CopyFacts], bytes]
+
+
+class Outcome(StrEnum):
+    READY = "ready"
+    ALREADY_DONE = "already_done"
+    FAILED = "failed"
+
+
+def render_annotation(annotation_id: str, *, store: RenderStore, certificates: CertificateLookup,
+                      files: PdfStore, renderer: Renderer, verify_url: Callable[[str], str],
+                      now: datetime) -> Outcome:
+    claimed = store.claim_render(annotation_id, now, new_verification_code())
+    if claimed is None:
+        return Outcome.ALREADY_DONE  # ready, failed or withdrawn already: nothing to do
+    cert = certificates.certificate(claimed.certificate_id)
+    if cert is None or not cert.is_valid:
+        store.mark_failed(claimed, "certificate is no longer valid")
+        return Outcome.FAILED
+    assert claimed.render_started_at is not None and claimed.verification_code is not None
+    ready_at = claimed.render_started_at
+    until = valid_until(ready_at, claimed.validity_days)
+    scenario = scenario_named(claimed.scenario)
+    facts = CopyFacts(
+        certificate=cert, annotation_no=annotation_number(beijing_date(ready_at), claimed.annotation_id),
+        scenario_name=scenario.name if scenario else claimed.scenario, ready_at=ready_at, valid_until=until,
+        verification_code=format_code(claimed.verification_code),
+        verify_url=verify_url(claimed.verification_code))
+    try:
+        pdf = renderer(facts)
+    except RenderError as e:
+        # Retrying cannot help a character the font lacks: fail now, give the slot back.
+        log.warning("render refused for %s: %s", annotation_id, e.message)
+        store.mark_failed(claimed, e.message)
+        return Outcome.FAILED
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    key = annotation_key(annotation_id)
+    files.put_pdf(key, pdf, sha256)
+    moved = store.mark_ready(annotation_id, claimed.verification_code, ready_at=ready_at, valid_until=until,
+                             annotation_no=facts.annotation_no, sha256=sha256, file_key=key,
+                             expires_at=retention_until(claimed.applied_at, until))
+    return Outcome.READY if moved else Outcome.ALREADY_DONE
+
+
+def give_up(annotation_id: str, reason: str, *, store: RenderStore) -> bool:
+    """After the last retry: the annotation fails and its quota slot is given back."""
+    annotation = store.annotation(annotation_id)
+    return annotation is not None and store.mark_failed(annotation, reason)
+
+
+@dataclass(frozen=True)
+class RenderMessage:
+    message_id: str
+    body: str
+    receive_count: int
+
+
+def process_batch(messages: list[RenderMessage], *, max_receives: int,
+                  render_one: Callable[[str], Outcome], store: RenderStore) -> list[str]:
+    """Render each message's annotation; return the IDs of the messages that failed, so
+    that only they return to the queue (SQS partial batch response)."""
+    import json
+
+    failed: list[str] = []
+    for message in messages:
+        try:
+            annotation_id = str(json.loads(message.body)["annotation_id"])
+        except (ValueError, KeyError, TypeError):
+            log.error("dropping malformed render message %s", message.message_id)
+            continue
+        try:
+            render_one(annotation_id)
+        except Exception:
+            log.exception("render of %s failed (receive %s of %s)", annotation_id, message.receive_count,
+                          max_receives)
+            if message.receive_count >= max_receives:
+                give_up(annotation_id, "render failed after retries", store=store)
+            failed.append(message.message_id)
+    return failed

@@ -1,0 +1,143 @@
+"""Checking a copy: by its code (or QR code), by the file itself, or many codes at once.
+Every check that finds a copy goes into its holder's log."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.content import scenario_named
+from chalicelib.domain import identity
+from chalicelib.domain.annotations import Annotation, normalize_code
+from chalicelib.domain.certificates import Certificate
+from chalicelib.domain.clock import iso
+from chalicelib.domain.errors import (
+    DocumentTooLarge,
+    InvalidDocument,
+    InvalidRequest,
+    RateLimited,
+    UnknownCode,
+    UnknownDocument,
+)
+from chalicelib.domain.verification import (
+    WINDOW,
+    Channel,
+    VerificationRecord,
+    VerificationResult,
+    over_limit,
+    verify,
+    window_at,
+)
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_BATCH = 100
+LOG_ITEMS = 50
+
+
+class VerificationStore(Protocol):
+    def by_code(self, code: str) -> Annotation | None: ...
+    def by_file(self, sha256_hex: str) -> Annotation | None: ...
+    def record_verification(self, annotation: Annotation, record: VerificationRecord) -> None: ...
+    def verifications(self, annotation_id: str, limit: int) -> list[VerificationRecord]: ...
+    def misses(self, client_key: str) -> int: ...
+    def add_misses(self, client_key: str, count: int, expires_at: datetime) -> None: ...
+
+
+class CertificateLookup(Protocol):
+    def certificate(self, certificate_id: str) -> Certificate | None: ...
+
+
+class Verifier:
+    def __init__(self, store: VerificationStore, certificates: CertificateLookup, client: str,
+                 now: datetime) -> None:
+        self.store = store
+        self.certificates = certificates
+        self.window = window_at(now)
+        self.client_key = f"verify#{client}#{self.window.key_suffix}"
+        self.now = now
+
+    def _check_throttle(self) -> None:
+        if over_limit(self.store.misses(self.client_key)):
+            raise RateLimited(self.window.retry_after(self.now))
+
+    def _missed(self, count: int = 1) -> None:
+        self.store.add_misses(self.client_key, count, self.window.end + WINDOW)
+
+    def _outcome(self, annotation: Annotation | None, channel: Channel) -> dict[str, Any] | None:
+        if annotation is None:
+            return None
+        cert = self.certificates.certificate(annotation.certificate_id)
+        result = verify(annotation, cert, self.now) if cert else None
+        if cert is None or result is None:
+            return None
+        self.store.record_verification(annotation, VerificationRecord(self.now, channel, result))
+        return verification_view(result, annotation, cert)
+
+    def by_code(self, raw: str) -> dict[str, Any]:
+        self._check_throttle()
+        code = normalize_code(raw)
+        found = self._outcome(self.store.by_code(code) if code else None, Channel.CODE)
+        if found is None:
+            self._missed()
+            raise UnknownCode()
+        return found
+
+    def by_file(self, data: bytes) -> dict[str, Any]:
+        self._check_throttle()
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise DocumentTooLarge(details={"max_bytes": MAX_DOCUMENT_BYTES})
+        if not data.lstrip()[:5] == b"%PDF-":
+            raise InvalidDocument()
+        found = self._outcome(self.store.by_file(hashlib.sha256(data).hexdigest()), Channel.FILE)
+        if found is None:
+            self._missed()
+            raise UnknownDocument()
+        return found
+
+    def batch(self, codes: list[Any]) -> dict[str, Any]:
+        if not 1 <= len(codes) <= MAX_BATCH or not all(isinstance(c, str) for c in codes):
+            raise InvalidRequest(f"codes 须为 1 至 {MAX_BATCH} 个验证码", details={"field": "codes"})
+        self._check_throttle()
+        items: list[dict[str, Any]] = []
+        misses = 0
+        for raw in codes:
+            code = normalize_code(raw)
+            found = self._outcome(self.store.by_code(code) if code else None, Channel.BATCH)
+            if found is None:
+                misses += 1
+                items.append({"code": raw, "result": "unknown"})
+            else:
+                items.append({"code": raw, **found})
+        if misses:
+            self._missed(misses)
+        return {"items": items}
+
+
+def verification_view(result: VerificationResult, a: Annotation, cert: Certificate) -> dict[str, Any]:
+    scenario = scenario_named(a.scenario)
+    return {
+        "result": result.value,
+        "certificate": {
+            "certificate_no": cert.certificate_no,
+            "qualification": cert.qualification,
+            "level": cert.level,
+            "holder_name": cert.holder_name,
+            "id_number_masked": identity.mask_id_number(cert.id_number),
+            "issued_on": cert.issued_on.isoformat(),
+            "issuer": cert.issuer_name,
+        },
+        "annotation": {
+            "annotation_no": a.annotation_no,
+            "scenario": scenario.name if scenario else a.scenario,
+            "valid_from": iso(a.valid_from),
+            "valid_until": iso(a.valid_until),
+        },
+    }
+
+
+def holder_log(annotation: Annotation, *, store: VerificationStore) -> dict[str, Any]:
+    items = store.verifications(annotation.annotation_id, LOG_ITEMS)
+    return {"count": annotation.verification_count,
+            "items": [{"at": iso(r.at), "channel": r.channel.value, "result": r.result.value} for r in items]}
+

@@ -1,0 +1,51 @@
+"""A thin adapter over S3: store rendered files, hand out short-lived presigned links."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from botocore.config import Config
+
+MAX_LINK_LIFETIME = timedelta(seconds=300)
+
+
+def annotation_key(annotation_id: str) -> str:
+    return f"annotations/{annotation_id}.pdf"
+
+
+def certificate_file_key(certificate_id: str) -> str:
+    return f"certificates/{certificate_id}.pdf"
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """`inline` or `attachment` with an ASCII fallback name and the real (Chinese) one in
+    RFC 5987 form, so every browser saves a sensible name."""
+    ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in filename)
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+class FileStore:
+    def __init__(self, session: Any, bucket: str) -> None:
+        self.bucket = bucket
+        self._s3 = session.client("s3", config=Config(signature_version="s3v4"))
+
+    def put_pdf(self, key: str, data: bytes, sha256_hex: str) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/pdf",
+                            ServerSideEncryption="AES256", Metadata={"sha256": sha256_hex})
+
+    def get(self, key: str) -> bytes:
+        return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def presigned_pdf(self, key: str, *, disposition: str, filename: str, now: datetime,
+                      not_after: datetime | None = None) -> tuple[str, datetime]:
+        """A GET link that lives at most 300 s and never past `not_after`."""
+        expires_at = now + MAX_LINK_LIFETIME
+        if not_after is not None:
+            expires_at = min(expires_at, not_after)
+        seconds = max(1, int((expires_at - now).total_seconds()))
+        url = self._s3.generate_presigned_url("get_object", ExpiresIn=seconds, Params={
+            "Bucket": self.bucket, "Key": key, "ResponseContentType": "application/pdf",
+            "ResponseContentDisposition": content_disposition(disposition, filename)})
+        return str(url), now + timedelta(seconds=seconds)

@@ -1,0 +1,45 @@
+"""Event handlers: the SQS render worker (and, later, schedules and S3 triggers).
+
+Each handler only adapts its event to a service call; every one of them is safe to
+run twice, keyed by the annotation ID, never by the message ID.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
+
+from chalicelib import deps
+from chalicelib.domain.clock import utcnow
+from chalicelib.services import rendering, sweeping
+
+bp = Blueprint(__name__)
+
+# The queue's redrive policy in infra/resources.yaml moves a message to the dead-letter
+# queue after this many receives; the last one also fails the annotation.
+MAX_RECEIVES = 5
+
+
+@bp.on_sqs_message(queue="render", batch_size=10)
+def render_worker(event: SQSEvent) -> dict[str, Any]:
+    messages = [rendering.RenderMessage(r.to_dict()["messageId"], r.body,
+                                        int(r.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1)))
+                for r in event]
+    failed = rendering.process_batch(messages, max_receives=MAX_RECEIVES, render_one=_render_one,
+                                     store=deps.repository().annotations)
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+
+
+def _render_one(annotation_id: str) -> rendering.Outcome:
+    return rendering.render_annotation(
+        annotation_id, store=deps.repository().annotations, certificates=deps.repository(), files=deps.files(),
+        renderer=deps.copy_renderer(), verify_url=deps.links().verify_url, now=utcnow())
+
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="sweeper")
+def sweeper(event: CloudWatchEvent) -> dict[str, int]:
+    report = sweeping.sweep(store=deps.repository().annotations, queue=deps.render_queue(),
+                            dead_letters=deps.dead_letters(), now=utcnow())
+    return {"requeued": report.requeued, "failed": report.failed}

@@ -1,0 +1,110 @@
+"""Deploy `infra/resources.yaml` into an AWS endpoint (moto, for the local stack and tests).
+
+The local stack and the integration tests create their tables, bucket, queues and secrets
+from the same template that production deploys, never from a second copy.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+TEMPLATE = Path(__file__).with_name("resources.yaml")
+
+# CloudFormation output -> the environment variable `chalicelib.config` reads.
+OUTPUT_ENV = {
+    "UsersTable": "USERS_TABLE",
+    "UserKeysTable": "USER_KEYS_TABLE",
+    "RevokedTokensTable": "REVOKED_TOKENS_TABLE",
+    "CertificatesTable": "CERTIFICATES_TABLE",
+    "AnnotationsTable": "ANNOTATIONS_TABLE",
+    "QuotaSlotsTable": "QUOTA_SLOTS_TABLE",
+    "VerificationsTable": "VERIFICATIONS_TABLE",
+    "RateLimitsTable": "RATE_LIMITS_TABLE",
+    "FilesBucket": "FILES_BUCKET",
+    "RenderQueueUrl": "RENDER_QUEUE_URL",
+    "RenderDlqUrl": "RENDER_DLQ_URL",
+    "TokenKeySecretId": "TOKEN_KEY_SECRET_ID",
+    "IdHashKeySecretId": "ID_HASH_KEY_SECRET_ID",
+}
+
+
+def _load(body: str) -> dict[str, Any]:
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+        if isinstance(node, yaml.ScalarNode):
+            return {name: loader.construct_scalar(node)}
+        if isinstance(node, yaml.SequenceNode):
+            return {name: loader.construct_sequence(node)}
+        return {name: loader.construct_mapping(node)}  # type: ignore[arg-type]
+
+    _Loader.add_multi_constructor("!", _tagged)
+    doc: dict[str, Any] = yaml.load(body, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return doc
+
+
+def _template_ttl(doc: dict[str, Any]) -> dict[str, str]:
+    """Table logical id -> TTL attribute, as the template declares them."""
+    ttl: dict[str, str] = {}
+    for name, res in doc["Resources"].items():
+        spec = (res.get("Properties") or {}).get("TimeToLiveSpecification")
+        if res["Type"] == "AWS::DynamoDB::Table" and spec and spec.get("Enabled"):
+            ttl[name] = spec["AttributeName"]
+    return ttl
+
+
+def deploy(session: Any, stack_name: str = "certificates") -> dict[str, str]:
+    """Create the stack (or reuse it if it exists) and return environment variables."""
+    cfn = session.client("cloudformation")
+    body = TEMPLATE.read_text(encoding="utf-8")
+    existing = {s["StackName"] for s in cfn.list_stacks()["StackSummaries"]
+                if s["StackStatus"] != "DELETE_COMPLETE"}
+    if stack_name not in existing:
+        cfn.create_stack(StackName=stack_name, TemplateBody=body)
+        cfn.get_waiter("stack_create_complete").wait(
+            StackName=stack_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    # moto's CloudFormation creates the tables but leaves TTL off: turn it on as declared.
+    ddb = session.client("dynamodb")
+    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                 for r in cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]}
+    doc = _load(body)
+    for logical, attribute in _template_ttl(doc).items():
+        table = resources[logical]
+        current = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+        if current.get("TimeToLiveStatus") != "ENABLED":
+            ddb.update_time_to_live(
+                TableName=table,
+                TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True})
+    outputs.update(_create_secrets(session, stack_name, doc, outputs))
+    return {env: outputs[key] for key, env in OUTPUT_ENV.items()}
+
+
+def _create_secrets(session: Any, stack_name: str, doc: dict[str, Any],
+                    outputs: dict[str, str]) -> dict[str, str]:
+    """Create the template's secrets where the stack could not (moto's CloudFormation
+    does not know AWS::SecretsManager::Secret), with random values as the template's
+    GenerateSecretString would; return the outputs that name them."""
+    sm = session.client("secretsmanager")
+    created: dict[str, str] = {}
+    for key, output in doc["Outputs"].items():
+        logical = output["Value"].get("Ref") if isinstance(output["Value"], dict) else None
+        if key in outputs or not logical:
+            continue
+        resource = doc["Resources"][logical]
+        if resource["Type"] != "AWS::SecretsManager::Secret":
+            continue
+        name = f"{stack_name}/{logical}"
+        try:
+            created[key] = sm.describe_secret(SecretId=name)["ARN"]
+        except sm.exceptions.ResourceNotFoundException:
+            value = secrets.token_urlsafe(48)
+            created[key] = sm.create_secret(Name=name, SecretString=value)["ARN"]
+    return created

@@ -1,0 +1,337 @@
+"""The local stack: the whole serverless system on one machine, in one process.
+
+    python -m infra.local [--port 8000] [--aws-port 5000] [--no-demo]
+
+1. moto in server mode (the embedded AWS) on 127.0.0.1:AWS_MOCK_PORT;
+2. `infra/resources.yaml` deployed into it (tables, bucket, queues, secrets);
+3. the demo data loaded;
+4. the Chalice app served on 127.0.0.1:PORT, with API Gateway's error answers given in
+   the API's error format (as the gateway responses of the deployed template do);
+5. an event pump that hands the app's SQS handlers Lambda-shaped batches (honouring
+   `batchItemFailures`), runs its scheduled functions on their timetable and calls its
+   S3-event handlers when objects land.
+
+Ctrl-C or SIGTERM stops all of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("local-stack")
+
+
+def _aws_environment(aws_port: int) -> None:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
+    os.environ["AWS_ACCESS_KEY_ID"] = "local"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - moto accepts anything
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{aws_port}"
+
+
+def _chalice_environment(stage: str) -> None:
+    """The stage's environment variables from `.chalice/config.json`, as Lambda would
+    have them (without overriding what the stack or the caller already set)."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    merged = {**config.get("environment_variables", {}),
+              **config.get("stages", {}).get(stage, {}).get("environment_variables", {})}
+    for name, value in merged.items():
+        if value and name not in os.environ:
+            os.environ[name] = value
+
+
+# --- API Gateway's own answers, in the API's error format ----------------------------------
+
+def _request_handler_class() -> type:
+    from chalice.local import ChaliceRequestHandler, LocalGatewayException
+
+    from chalicelib.api.errors import GATEWAY_ERRORS, error_body
+
+    class GatewayResponses(ChaliceRequestHandler):  # type: ignore[misc]
+        """Mirrors the GatewayResponses of the deployed API: an unknown route is 404,
+        a refused or missing token 401, all in `{"error": {...}}`."""
+
+        def _send_error_response(self, error: LocalGatewayException) -> None:
+            kind = error.headers.get("x-amzn-ErrorType", "")
+            if error.CODE == 403 and kind == "UnauthorizedException":
+                status = 404  # API Gateway's "Missing Authentication Token": no such route
+            elif error.CODE in (401, 403):
+                status = 401
+            else:
+                status = 500
+            code, message = GATEWAY_ERRORS[status]
+            body = json.dumps(error_body(code, message), ensure_ascii=False).encode("utf-8")
+            self._send_http_response(status, {"Content-Type": "application/json"}, body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("http %s", format % args)
+
+    return GatewayResponses
+
+
+def start_api(app: Any, host: str, port: int) -> Any:
+    from chalice.config import Config
+    from chalice.local import LocalDevServer, create_local_server
+
+    config = Config.create(chalice_stage="dev", app_name="certificates", project_dir=str(ROOT),
+                           lambda_timeout=30, lambda_memory_size=1024)
+    create_local_server(app, config, host, port)  # adapts the app for threads, as `chalice local` does
+    server = LocalDevServer(app, config, host, port, handler_cls=_request_handler_class())
+    threading.Thread(target=server.server.serve_forever, name="api", daemon=True).start()
+    return server
+
+
+# --- the event pump -----------------------------------------------------------------------
+
+class _Context:
+    """Enough of a Lambda context for handlers and Powertools."""
+
+    def __init__(self, name: str, timeout_s: int = 60) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+        self.memory_limit_in_mb = 1024
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _next_run(expression: Any, after: datetime) -> datetime:
+    """The next time a Chalice Rate or Cron schedule fires after `after` (UTC)."""
+    from chalice.app import Cron, Rate
+
+    if isinstance(expression, Rate):
+        unit = {"MINUTES": 60, "HOURS": 3600, "DAYS": 86400}[expression.unit]
+        return after + timedelta(seconds=expression.value * unit)
+    if isinstance(expression, Cron):
+        candidate = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        for _ in range(60 * 24 * 8):
+            if _cron_field_matches(expression.minutes, candidate.minute) and \
+                    _cron_field_matches(expression.hours, candidate.hour):
+                return candidate
+            candidate += timedelta(minutes=1)
+    raise ValueError(f"unsupported schedule expression: {expression!r}")
+
+
+def _cron_field_matches(field: str | int, value: int) -> bool:
+    text = str(field)
+    if text in {"*", "?"}:
+        return True
+    if text.startswith("0/") or text.startswith("*/"):
+        return value % int(text.split("/")[1]) == 0
+    return value in {int(part) for part in text.split(",")}
+
+
+class EventPump:
+    """Feeds the app's event handlers as Lambda's event source mappings would."""
+
+    def __init__(self, app: Any, queue_urls: dict[str, str], bucket: str,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.app = app
+        self.queue_urls = queue_urls
+        self.bucket = bucket
+        self.clock = clock
+        self.stop = threading.Event()
+        self._seen_objects: dict[str, str] = {}
+
+    def start(self) -> None:
+        from chalice.app import S3EventConfig, ScheduledEventConfig, SQSEventConfig
+
+        for source in self.app.event_sources:
+            handler = self.app.handler_map[source.name]
+            if isinstance(source, SQSEventConfig):
+                target: Callable[[], None] = self._sqs_loop(source, handler)
+            elif isinstance(source, ScheduledEventConfig):
+                target = self._schedule_loop(source, handler)
+            elif isinstance(source, S3EventConfig):
+                target = self._s3_loop(source, handler)
+            else:
+                log.warning("event source %s is not run locally", source.name)
+                continue
+            threading.Thread(target=target, name=source.name, daemon=True).start()
+
+    def _sqs_loop(self, source: Any, handler: Callable[..., Any]) -> Callable[[], None]:
+        import boto3
+
+        sqs = boto3.client("sqs")
+        url = self.queue_urls[source.queue]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+        def loop() -> None:
+            while not self.stop.is_set():
+                try:
+                    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(source.batch_size, 10),
+                                              WaitTimeSeconds=1, AttributeNames=["All"])
+                except Exception:
+                    if self.stop.is_set():
+                        return
+                    log.exception("receiving from %s failed", source.queue)
+                    time.sleep(1)
+                    continue
+                messages = got.get("Messages", [])
+                if messages:
+                    self._deliver(sqs, url, arn, source, handler, messages)
+
+        return loop
+
+    def _deliver(self, sqs: Any, url: str, arn: str, source: Any, handler: Callable[..., Any],
+                 messages: list[dict[str, Any]]) -> None:
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": os.environ["AWS_REGION"],
+        } for m in messages]}
+        try:
+            result = handler(event, _Context(source.name))
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        except Exception:
+            log.exception("handler %s failed; the whole batch returns to the queue", source.name)
+            return
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+        for m in messages:
+            if m["MessageId"] in failed:
+                # Lambda leaves a failed message invisible until its visibility timeout;
+                # locally we retry sooner so that a person can watch it reach the DLQ.
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"],
+                                              VisibilityTimeout=2)
+
+    def _schedule_loop(self, source: Any, handler: Callable[..., Any]) -> Callable[[], None]:
+        def loop() -> None:
+            due = _next_run(source.schedule_expression, self.clock())
+            while not self.stop.wait(1):
+                now = self.clock()
+                if now < due:
+                    continue
+                event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                         "source": "aws.events", "account": "123456789012",
+                         "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": os.environ["AWS_REGION"],
+                         "resources": [f"arn:aws:events:local:rule/{source.name}"], "detail": {}}
+                try:
+                    handler(event, _Context(source.name))
+                except Exception:
+                    log.exception("scheduled function %s failed", source.name)
+                due = _next_run(source.schedule_expression, now)
+
+        return loop
+
+    def _s3_loop(self, source: Any, handler: Callable[..., Any]) -> Callable[[], None]:
+        import boto3
+
+        s3 = boto3.client("s3")
+
+        def loop() -> None:
+            while not self.stop.wait(1):
+                try:
+                    pages = s3.get_paginator("list_objects_v2").paginate(
+                        Bucket=self.bucket, Prefix=source.prefix or "")
+                    objects = [o for page in pages for o in page.get("Contents", [])
+                               if o["Key"].endswith(source.suffix or "")]
+                except Exception:
+                    if not self.stop.is_set():
+                        log.exception("listing s3://%s failed", self.bucket)
+                    continue
+                for obj in objects:
+                    if self._seen_objects.get(obj["Key"]) == obj["ETag"]:
+                        continue
+                    self._seen_objects[obj["Key"]] = obj["ETag"]
+                    event = {"Records": [{
+                        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": os.environ["AWS_REGION"],
+                        "eventTime": datetime.now(UTC).isoformat(), "eventName": "ObjectCreated:Put",
+                        "s3": {"bucket": {"name": self.bucket, "arn": f"arn:aws:s3:::{self.bucket}"},
+                               "object": {"key": obj["Key"], "size": obj["Size"],
+                                          "eTag": obj["ETag"].strip('"')}}}]}
+                    try:
+                        handler(event, _Context(source.name))
+                    except Exception:
+                        log.exception("S3 handler %s failed for %s", source.name, obj["Key"])
+
+        return loop
+
+
+# --- start and stop -------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_MOCK_PORT", "5000")))
+    parser.add_argument("--no-demo", action="store_true", help="start without the demo data")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("werkzeug", "botocore", "moto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    started = time.perf_counter()
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    from moto.server import ThreadedMotoServer
+
+    _aws_environment(args.aws_port)
+    moto = ThreadedMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
+    moto.start()
+
+    import boto3
+
+    from infra.deploy import deploy
+
+    os.environ.update(deploy(boto3.Session()))
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    _chalice_environment("dev")
+
+    sys.path.insert(0, str(ROOT))
+    from app import app
+
+    if not args.no_demo:
+        from infra.demo import load_demo
+
+        load_demo()
+    server = start_api(app, args.host, args.port)
+    pump = EventPump(app, {"render": os.environ["RENDER_QUEUE_URL"]}, os.environ["FILES_BUCKET"])
+    pump.start()
+
+    elapsed = time.perf_counter() - started
+    print(f"""
+  专业技术人员职业资格证书 — local stack ready in {elapsed:.1f} s
+  API and web page   http://{args.host}:{args.port}/
+  embedded AWS       {os.environ['AWS_ENDPOINT_URL']}  (moto; bucket {os.environ['FILES_BUCKET']})
+  event pump         {len(app.event_sources)} event source(s): SQS worker, schedules, S3 events
+  demo login         demo / Demo#2026   (李四 440304198512120023 has no account yet: register)
+  Ctrl-C stops everything.
+""", flush=True)
+
+    stop.wait()
+    log.info("stopping")
+    pump.stop.set()
+    server.server.shutdown()
+    server.server.server_close()
+    moto.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
