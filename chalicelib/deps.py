@@ -4,13 +4,15 @@ first, and everything is built once per Lambda container."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import boto3
 
 from chalicelib.config import get_settings
+from chalicelib.domain.certificates import Certificate
 from chalicelib.queue import DeadLetters, RenderQueue
 from chalicelib.repositories import Repository
 from chalicelib.security import IdHasher, PasswordHasher, TokenSigner
@@ -49,11 +51,25 @@ def links() -> Links:
     return Links(get_settings().public_base_url)
 
 
-def copy_renderer() -> rendering.Renderer:
-    """The worker's renderer; imported only here so that the API path never loads fpdf2."""
-    from chalicelib.services.copies import render_copy
+# The PDF pieces are imported only inside these getters, so that the API path never loads
+# fpdf2 (or fontTools, or pyHanko): only the workers pay for them.
 
-    return render_copy
+def copy_renderer() -> rendering.Renderer:
+    from chalicelib.services import copies
+
+    return copies.render_copy
+
+
+def glyph_check() -> Callable[[str], set[str]]:
+    from chalicelib.services import copies
+
+    return copies.missing_glyphs
+
+
+def file_preparer() -> Callable[[Certificate], Certificate]:
+    from chalicelib.services import copies
+
+    return partial(copies.attach_certificate_file, files=files())
 
 
 @lru_cache(maxsize=4)

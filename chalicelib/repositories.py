@@ -24,8 +24,8 @@ from chalicelib.domain.annotations import (
 )
 from chalicelib.domain.certificates import Certificate, CertificateStatus
 from chalicelib.domain.clock import beijing_date
-from chalicelib.domain.verification import Channel, VerificationRecord, VerificationResult
 from chalicelib.domain.errors import ConcurrentUpdate, IdNumberRegistered, UsernameTaken
+from chalicelib.domain.verification import Channel, VerificationRecord, VerificationResult
 from chalicelib.models import (
     AnnotationModel,
     CertificateModel,

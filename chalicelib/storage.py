@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
+import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -13,10 +16,6 @@ MAX_LINK_LIFETIME = timedelta(seconds=300)
 
 def annotation_key(annotation_id: str) -> str:
     return f"annotations/{annotation_id}.pdf"
-
-
-def certificate_file_key(certificate_id: str) -> str:
-    return f"certificates/{certificate_id}.pdf"
 
 
 def content_disposition(disposition: str, filename: str) -> str:
@@ -34,6 +33,23 @@ class FileStore:
     def put_pdf(self, key: str, data: bytes, sha256_hex: str) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/pdf",
                             ServerSideEncryption="AES256", Metadata={"sha256": sha256_hex})
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
+                            ServerSideEncryption="AES256")
+
+    def lines(self, key: str) -> Iterator[str]:
+        """A text object's lines, streamed (a BOM, if any, is dropped)."""
+        body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        try:
+            yield from codecs.getreader("utf-8-sig")(body)
+        finally:
+            body.close()
+
+    def put_report(self, key: str, report: dict[str, Any]) -> None:
+        self._s3.put_object(Bucket=self.bucket, Key=key, ContentType="application/json; charset=utf-8",
+                            ServerSideEncryption="AES256",
+                            Body=json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
 
     def get(self, key: str) -> bytes:
         return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())

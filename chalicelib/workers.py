@@ -12,7 +12,7 @@ from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib import deps
 from chalicelib.domain.clock import utcnow
-from chalicelib.services import rendering, sweeping
+from chalicelib.services import imports, rendering, sweeping
 
 bp = Blueprint(__name__)
 
@@ -43,3 +43,19 @@ def sweeper(event: CloudWatchEvent) -> dict[str, int]:
     report = sweeping.sweep(store=deps.repository().annotations, queue=deps.render_queue(),
                             dead_letters=deps.dead_letters(), now=utcnow())
     return {"requeued": report.requeued, "failed": report.failed}
+
+
+# S3 reaches this through EventBridge ("Object Created" for keys under imports/): Chalice
+# can package an EventBridge rule, but not a notification on a bucket it did not create.
+IMPORT_PATTERN = {"source": ["aws.s3"], "detail-type": ["Object Created"],
+                  "detail": {"object": {"key": [{"prefix": "imports/"}]}}}
+
+
+@bp.on_cw_event(IMPORT_PATTERN, name="import_trigger")
+def import_trigger(event: CloudWatchEvent) -> dict[str, int]:
+    bucket, key = event.detail["bucket"]["name"], event.detail["object"]["key"]
+    if bucket != deps.files().bucket:
+        return {"rows": 0, "loaded": 0, "rejected": 0}
+    report = imports.import_object(key, source=deps.files(), store=deps.repository(), id_hash=deps.id_hasher(),
+                                   now=utcnow(), renderable=deps.glyph_check(), prepare=deps.file_preparer())
+    return {"rows": report.rows, "loaded": report.loaded, "rejected": len(report.rejected)}

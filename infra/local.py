@@ -154,7 +154,7 @@ class EventPump:
         self._seen_objects: dict[str, str] = {}
 
     def start(self) -> None:
-        from chalice.app import S3EventConfig, ScheduledEventConfig, SQSEventConfig
+        from chalice.app import CloudWatchEventConfig, S3EventConfig, ScheduledEventConfig, SQSEventConfig
 
         for source in self.app.event_sources:
             handler = self.app.handler_map[source.name]
@@ -163,7 +163,12 @@ class EventPump:
             elif isinstance(source, ScheduledEventConfig):
                 target = self._schedule_loop(source, handler)
             elif isinstance(source, S3EventConfig):
-                target = self._s3_loop(source, handler)
+                target = self._s3_loop(source.name, source.prefix or "", source.suffix or "", handler,
+                                       self._s3_notification)
+            elif isinstance(source, CloudWatchEventConfig) and "aws.s3" in source.event_pattern.get("source", []):
+                key_filter = source.event_pattern.get("detail", {}).get("object", {}).get("key", [{}])
+                target = self._s3_loop(source.name, key_filter[0].get("prefix", ""), "", handler,
+                                       self._eventbridge_object_created)
             else:
                 log.warning("event source %s is not run locally", source.name)
                 continue
@@ -236,7 +241,25 @@ class EventPump:
 
         return loop
 
-    def _s3_loop(self, source: Any, handler: Callable[..., Any]) -> Callable[[], None]:
+    def _s3_notification(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return {"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": os.environ["AWS_REGION"],
+            "eventTime": datetime.now(UTC).isoformat(), "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": self.bucket, "arn": f"arn:aws:s3:::{self.bucket}"},
+                   "object": {"key": obj["Key"], "size": obj["Size"], "eTag": obj["ETag"].strip('"')}}}]}
+
+    def _eventbridge_object_created(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Object Created", "source": "aws.s3",
+                "account": "123456789012", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": os.environ["AWS_REGION"], "resources": [f"arn:aws:s3:::{self.bucket}"],
+                "detail": {"version": "0", "bucket": {"name": self.bucket},
+                           "object": {"key": obj["Key"], "size": obj["Size"], "etag": obj["ETag"].strip('"')},
+                           "reason": "PutObject"}}
+
+    def _s3_loop(self, name: str, prefix: str, suffix: str, handler: Callable[..., Any],
+                 make_event: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[], None]:
+        """Polls the bucket (moto sends no notifications) and delivers each new or changed
+        object once, as S3 or EventBridge would."""
         import boto3
 
         s3 = boto3.client("s3")
@@ -244,10 +267,8 @@ class EventPump:
         def loop() -> None:
             while not self.stop.wait(1):
                 try:
-                    pages = s3.get_paginator("list_objects_v2").paginate(
-                        Bucket=self.bucket, Prefix=source.prefix or "")
-                    objects = [o for page in pages for o in page.get("Contents", [])
-                               if o["Key"].endswith(source.suffix or "")]
+                    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+                    objects = [o for page in pages for o in page.get("Contents", []) if o["Key"].endswith(suffix)]
                 except Exception:
                     if not self.stop.is_set():
                         log.exception("listing s3://%s failed", self.bucket)
@@ -256,16 +277,11 @@ class EventPump:
                     if self._seen_objects.get(obj["Key"]) == obj["ETag"]:
                         continue
                     self._seen_objects[obj["Key"]] = obj["ETag"]
-                    event = {"Records": [{
-                        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": os.environ["AWS_REGION"],
-                        "eventTime": datetime.now(UTC).isoformat(), "eventName": "ObjectCreated:Put",
-                        "s3": {"bucket": {"name": self.bucket, "arn": f"arn:aws:s3:::{self.bucket}"},
-                               "object": {"key": obj["Key"], "size": obj["Size"],
-                                          "eTag": obj["ETag"].strip('"')}}}]}
                     try:
-                        handler(event, _Context(source.name))
+                        log.info("%s: %s", name, obj["Key"])
+                        handler(make_event(obj), _Context(name))
                     except Exception:
-                        log.exception("S3 handler %s failed for %s", source.name, obj["Key"])
+                        log.exception("handler %s failed for %s", name, obj["Key"])
 
         return loop
 
@@ -309,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_demo:
         from infra.demo import load_demo
 
-        load_demo()
+        load_demo(app)
     server = start_api(app, args.host, args.port)
     pump = EventPump(app, {"render": os.environ["RENDER_QUEUE_URL"]}, os.environ["FILES_BUCKET"])
     pump.start()

@@ -49,6 +49,11 @@ def certificate_id_for(certificate_no: str) -> str:
     return "c" + digest[:24]
 
 
+def certificate_file_key(certificate_id: str) -> str:
+    """Where an older certificate's electronic file is stored in the bucket."""
+    return f"certificates/{certificate_id}.pdf"
+
+
 @dataclass(frozen=True)
 class Certificate:
     certificate_id: str

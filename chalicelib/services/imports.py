@@ -148,3 +148,24 @@ def import_lines(name: str, lines: Iterable[str], *, store: CertificateWriter, i
 def text_lines(data: bytes) -> Iterator[str]:
     """Lines of a UTF-8 file held in memory (tests and the demo)."""
     yield from io.StringIO(data.decode("utf-8"), newline="")
+
+
+class ImportSource(Protocol):
+    def lines(self, key: str) -> Iterator[str]: ...
+    def put_report(self, key: str, report: dict[str, Any]) -> None: ...
+
+
+def report_key(key: str) -> str:
+    """`imports/2026/batch-07.csv` -> `import-reports/2026/batch-07.csv.json`."""
+    return "import-reports/" + key.removeprefix("imports/") + ".json"
+
+
+def import_object(key: str, *, source: ImportSource, store: CertificateWriter, id_hash: IdHash, now: datetime,
+                  renderable: Callable[[str], set[str]] | None = None,
+                  prepare: Callable[[Certificate], Certificate] | None = None) -> ImportReport:
+    """Load one batch file from the bucket and write its report beside it. Loading the
+    same file twice writes the same certificates (the second time `unchanged`)."""
+    report = import_lines(key.rsplit("/", 1)[-1], source.lines(key), store=store, id_hash=id_hash, now=now,
+                          renderable=renderable, prepare=prepare)
+    source.put_report(report_key(key), {**report.as_dict(), "file": key})
+    return report

@@ -93,7 +93,7 @@ def test_the_certificate_electronic_file_is_downloaded_directly(stack, demo: str
 
 def test_refusals_carry_their_codes(stack, demo: str) -> None:
     certs = certificates(stack, demo)
-    e_cert, revoked = certs["CH20231100123"], certs["JZ20211100789"]
+    e_cert, revoked = certs["CH20231100123"], certs["JZ20221100789"]
     url = stack.url(f"/certificates/{e_cert['certificate_id']}")
     assert_error(requests.get(url + "/file", headers=auth(demo), timeout=5), 409, "annotation_required")
     assert_error(requests.post(url + "/annotations", headers=auth(demo), json={"scenario": "other_use"},

@@ -38,7 +38,7 @@ def test_the_demo_holder_logs_in_and_is_gated_by_the_notice_until_accepting_it(s
     assert by_no["CH20231100123"]["kind"] == "e_certificate"
     assert by_no["CH20231100123"]["status_label"] == "有效"
     assert by_no["HS20191100456"]["kind"] == "e_file"
-    assert by_no["JZ20211100789"]["status"] == "revoked" and by_no["JZ20211100789"]["status_label"] == "已撤销"
+    assert by_no["JZ20221100789"]["status"] == "revoked" and by_no["JZ20221100789"]["status_label"] == "已撤销"
     assert all(c["id_number_masked"] == "110105********451X" for c in certs)
     assert "11010519900307451X" not in str(certs)
     assert len(certs) == 3

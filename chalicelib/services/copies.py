@@ -1,0 +1,48 @@
+"""The worker side of the PDFs: the annotated copy from the render facts, the certificate
+electronic file of an older certificate, and the font check for imports.
+
+Only the workers import this module (through `deps`), so fpdf2 never loads on the API path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+from chalicelib import render
+from chalicelib.domain.certificates import Certificate, CertificateKind, certificate_file_key
+from chalicelib.services.rendering import CopyFacts
+from chalicelib.storage import FileStore
+
+
+def render_copy(facts: CopyFacts) -> bytes:
+    cert = facts.certificate
+    return render.render_annotated_copy(render.AnnotatedCopy(
+        qualification=cert.qualification, level=cert.level, specialty=cert.specialty,
+        holder_name=cert.holder_name, id_number=cert.id_number, certificate_no=cert.certificate_no,
+        issuer_name=cert.issuer_name, issued_on=cert.issued_on, approved_on=cert.approved_on,
+        annotation_no=facts.annotation_no, scenario_name=facts.scenario_name, valid_from=facts.ready_at,
+        valid_until=facts.valid_until, annotated_at=facts.ready_at, verification_code=facts.verification_code,
+        verify_url=facts.verify_url))
+
+
+def certificate_file(cert: Certificate) -> bytes:
+    return render.render_certificate_file(render.CertificateFile(
+        qualification=cert.qualification, level=cert.level, specialty=cert.specialty,
+        holder_name=cert.holder_name, id_number=cert.id_number, certificate_no=cert.certificate_no,
+        issuer_name=cert.issuer_name, issued_on=cert.issued_on, approved_on=cert.approved_on))
+
+
+def missing_glyphs(text: str) -> set[str]:
+    return render.missing_glyphs(text)
+
+
+def attach_certificate_file(cert: Certificate, *, files: FileStore) -> Certificate:
+    """An older certificate's electronic file is stored before the certificate is written,
+    under a key derived from the certificate, so a repeated import stores the same file."""
+    if cert.kind is not CertificateKind.E_FILE:
+        return cert
+    pdf = certificate_file(cert)
+    key = certificate_file_key(cert.certificate_id)
+    files.put_pdf(key, pdf, hashlib.sha256(pdf).hexdigest())
+    return replace(cert, file_key=key)
