@@ -30,6 +30,8 @@ class Settings:
     public_base_url: str
     allowed_origins: tuple[str, ...]
     token_lifetime_seconds: int = 7200
+    # Set only by the local stack for end-to-end tests (see domain.clock.OffsetClock).
+    clock_offset_file: str | None = None
 
 
 # The environment variable each field is read from; `.chalice/config.json` and the
@@ -70,5 +72,6 @@ def get_settings() -> Settings:
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         allowed_origins=origins,
+        clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None,
         **values,  # type: ignore[arg-type]  # every field named in ENV_NAMES is a str
     )

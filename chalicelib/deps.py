@@ -13,6 +13,7 @@ import boto3
 
 from chalicelib.config import get_settings
 from chalicelib.domain.certificates import Certificate
+from chalicelib.domain.clock import OffsetClock
 from chalicelib.queue import DeadLetters, RenderQueue
 from chalicelib.repositories import Repository
 from chalicelib.security import IdHasher, PasswordHasher, TokenSigner
@@ -24,6 +25,11 @@ from chalicelib.storage import FileStore
 @lru_cache(maxsize=1)
 def session() -> Any:
     return boto3.session.Session(region_name=get_settings().region)
+
+
+@lru_cache(maxsize=1)
+def clock() -> OffsetClock:
+    return OffsetClock(get_settings().clock_offset_file)
 
 
 @lru_cache(maxsize=1)
@@ -98,6 +104,6 @@ def password_hasher() -> PasswordHasher:
 def reset() -> None:
     """Forget every cached collaborator (tests that deploy a fresh stack call this)."""
     get_settings.cache_clear()
-    for getter in (session, repository, files, render_queue, dead_letters, links, _secret, token_signer, id_hasher,
-                   password_hasher):
+    for getter in (session, clock, repository, files, render_queue, dead_letters, links, _secret, token_signer,
+                   id_hasher, password_hasher):
         getter.cache_clear()

@@ -143,7 +143,8 @@ def render_certificate_file(cert: CertificateFile) -> bytes:
         created=datetime.combine(cert.issued_on, time(), BEIJING),
     )
     page.frame(subtitle="证书电子文件", title=FILE_TITLE)
-    page.fields(fields)
+    page.fields(fields, top=84.0, step=12.5)
+    page.signoff(fields[6][1], fields[7][1])
     page.footer(FOOTER_FILE)
     return page.output()
 
@@ -252,19 +253,20 @@ class _Page:
         pdf.text(x, y, text)
 
     def fitted(self, x: float, y: float, text: str, *, size: float, max_width: float, min_size: float,
-               color: tuple[int, int, int] = INK) -> float:
-        """Draw on one line, smaller if needed; two lines if even the smallest size is too
-        wide. Returns the height used below the baseline for a second line (0 or more)."""
+               color: tuple[int, int, int] = INK, align: str = "L") -> float:
+        """Draw on one line, smaller if needed; on two lines if even the smallest size is too
+        wide. Returns the height the second line takes (0 if none)."""
         fit = size
         while fit > min_size and self.width(text, fit) > max_width:
             fit -= 0.5
         if self.width(text, fit) <= max_width:
-            self.text(x, y, text, size=fit, color=color)
+            self.text(x, y, text, size=fit, color=color, align=align)
             return 0.0
         first, rest = _split(text, lambda s: self.width(s, fit) <= max_width)
-        self.text(x, y, first, size=fit, color=color)
-        self.text(x, y + fit * PT * 1.35, rest, size=fit, color=color)
-        return fit * PT * 1.35
+        leading = fit * PT * 1.35
+        self.text(x, y, first, size=fit, color=color, align=align)
+        self.fitted(x, y + leading, rest, size=fit, max_width=max_width, min_size=fit, color=color, align=align)
+        return leading
 
     def spread(self, x: float, y: float, label: str, *, size: float, width: float,
                color: tuple[int, int, int] = MUTED) -> None:
@@ -297,9 +299,9 @@ class _Page:
         pdf.set_line_width(0.2)
         pdf.line(LEFT, 58.4, RIGHT, 58.4)
 
-    def fields(self, fields: Sequence[tuple[str, str]]) -> None:
+    def fields(self, fields: Sequence[tuple[str, str]], *, top: float = 72.0, step: float = 10.5) -> None:
         pdf = self.pdf
-        y = 72.0
+        y = top
         pdf.set_draw_color(205, 195, 185)
         pdf.set_line_width(0.15)
         for label, value in fields:
@@ -307,8 +309,7 @@ class _Page:
             self.text(LEFT + LABEL_W + 2.0, y, "：", size=11, color=MUTED)
             extra = self.fitted(VALUE_X, y, value, size=13.5, max_width=RIGHT - VALUE_X, min_size=10)
             pdf.line(VALUE_X, y + 2.4 + extra, RIGHT, y + 2.4 + extra)
-            y += 10.5 + extra
-        self.y = y
+            y += step + extra
 
     def annotation(self, block: Sequence[tuple[str, str]], code: str, url: str) -> None:
         pdf = self.pdf
@@ -343,23 +344,31 @@ class _Page:
         qr = segno.make(data, error="m", micro=False)
         rows = [list(row) for row in qr.matrix]
         n = len(rows) + 8  # with the four-module quiet zone on each side
-        m = side / n
         pdf = self.pdf
         pdf.set_fill_color(255, 255, 255)
         pdf.rect(x, y, side, side, style="F")
-        pdf.set_fill_color(0, 0, 0)
-        # One rectangle per horizontal run of dark modules: a few hundred instead of a
-        # thousand, and no hairline seams between neighbours.
+        # All dark modules as one filled path, a rectangle per horizontal run: one operator
+        # string instead of some 300 `rect()` calls (1.5 ms), and no hairline seams between
+        # neighbouring modules, which a single non-zero fill unites.
+        k, m = pdf.k, side / n * pdf.k
+        left, top = x * k + 4 * m, (pdf.h - y) * k - 4 * m
+        ops = []
         for r, row in enumerate(rows):
-            c = 0
-            while c < len(row):
+            c, width = 0, len(row)
+            while c < width:
                 if row[c]:
                     start = c
-                    while c < len(row) and row[c]:
+                    while c < width and row[c]:
                         c += 1
-                    pdf.rect(x + (start + 4) * m, y + (r + 4) * m, (c - start) * m, m, style="F")
+                    ops.append(f"{left + start * m:.3f} {top - (r + 1) * m:.3f} {(c - start) * m:.3f} {m:.3f} re")
                 else:
                     c += 1
+        pdf._out(f"q 0 g {' '.join(ops)} f Q")  # fpdf2 has no public call for a raw path
+
+    def signoff(self, issuer: str, issued: str) -> None:
+        """The issuing authority and date at the foot, where a paper certificate is signed."""
+        extra = self.fitted(RIGHT, 226, issuer, size=13, max_width=RIGHT - LEFT, min_size=9, align="R")
+        self.text(RIGHT, 237 + extra, issued, size=12, align="R")
 
     def footer(self, lines: Sequence[str]) -> None:
         y = PAGE_H - 33 - 5 * (len(lines) - 1)
@@ -370,9 +379,10 @@ class _Page:
     def watermark(self, text: str) -> None:
         pdf = self.pdf
         with pdf.local_context(fill_opacity=0.16):
-            with pdf.rotation(35, PAGE_W / 2, PAGE_H / 2):
-                for dy in (-85.0, 0.0, 85.0):
-                    self.text(PAGE_W / 2, PAGE_H / 2 + dy, text, size=26, color=WATERMARK, align="C", spacing=1.5)
+            for cy in (PAGE_H / 2 - 92, PAGE_H / 2, PAGE_H / 2 + 92):
+                # Each line turns about its own centre, so that all three stay on the page.
+                with pdf.rotation(32, PAGE_W / 2, cy):
+                    self.text(PAGE_W / 2, cy + 3, text, size=22, color=WATERMARK, align="C", spacing=1.5)
 
 
 def _split(text: str, fits: Any) -> tuple[str, str]:

@@ -66,11 +66,11 @@ class TokenSigner:
         try:
             payload = jwt.decode(
                 token, self._key, algorithms=[self.ALGORITHM], audience=self.AUDIENCE,
-                options={"require": ["sub", "jti", "exp", "iat"], "verify_exp": False})
+                options={"require": ["sub", "jti", "exp", "iat"], "verify_exp": False, "verify_iat": False})
         except jwt.PyJWTError as e:
             raise Unauthorized() from e
         expires_at = datetime.fromtimestamp(int(payload["exp"]), tz=now.tzinfo)
-        # Expiry is checked against the `now` we were given, not the wall clock.
+        # Expiry (and issue time) are judged by the `now` we were given, not the wall clock.
         if expires_at <= now:
             raise Unauthorized("登录已过期，请重新登录")
         return TokenClaims(user_id=str(payload["sub"]), jti=str(payload["jti"]), expires_at=expires_at)

@@ -11,7 +11,6 @@ from typing import Any
 from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib import deps
-from chalicelib.domain.clock import utcnow
 from chalicelib.services import imports, rendering, sweeping
 
 bp = Blueprint(__name__)
@@ -34,14 +33,14 @@ def render_worker(event: SQSEvent) -> dict[str, Any]:
 def _render_one(annotation_id: str) -> rendering.Outcome:
     return rendering.render_annotation(
         annotation_id, store=deps.repository().annotations, certificates=deps.repository(), files=deps.files(),
-        renderer=deps.copy_renderer(), verify_url=deps.links().verify_url, now=utcnow())
+        renderer=deps.copy_renderer(), verify_url=deps.links().verify_url, now=deps.clock()())
 
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="sweeper")
 def sweeper(event: CloudWatchEvent) -> dict[str, int]:
     report = sweeping.sweep(store=deps.repository().annotations, queue=deps.render_queue(),
-                            dead_letters=deps.dead_letters(), now=utcnow())
+                            dead_letters=deps.dead_letters(), now=deps.clock()())
     return {"requeued": report.requeued, "failed": report.failed}
 
 
@@ -57,5 +56,5 @@ def import_trigger(event: CloudWatchEvent) -> dict[str, int]:
     if bucket != deps.files().bucket:
         return {"rows": 0, "loaded": 0, "rejected": 0}
     report = imports.import_object(key, source=deps.files(), store=deps.repository(), id_hash=deps.id_hasher(),
-                                   now=utcnow(), renderable=deps.glyph_check(), prepare=deps.file_preparer())
+                                   now=deps.clock()(), renderable=deps.glyph_check(), prepare=deps.file_preparer())
     return {"rows": report.rows, "loaded": report.loaded, "rejected": len(report.rejected)}

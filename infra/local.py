@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_MOCK_PORT", "5000")))
     parser.add_argument("--no-demo", action="store_true", help="start without the demo data")
+    parser.add_argument("--clock-file", help="a file holding seconds to add to the server's clock (for tests)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -308,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     from moto.server import ThreadedMotoServer
 
     _aws_environment(args.aws_port)
+    if args.clock_file:
+        os.environ["CLOCK_OFFSET_FILE"] = args.clock_file
     moto = ThreadedMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
     moto.start()
 

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 from chalice.app import Request
 
-from chalicelib.domain.clock import utcnow
+from chalicelib import deps
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.security import TokenClaims
 
 
 def request_now() -> datetime:
-    return utcnow()
+    return deps.clock()()
 
 
 def principal(request: Request) -> str:

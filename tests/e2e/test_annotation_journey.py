@@ -128,3 +128,24 @@ def test_another_holders_certificate_is_404_on_every_route(stack, demo: str) -> 
                 r = requests.request(method, stack.url(f"/annotations/{latest['annotation_id']}{path}"),
                                      headers=auth(token), timeout=5)
                 assert_error(r, 404, "not_found")
+
+
+def test_an_expired_copy_is_listed_as_expired_and_never_served(stack) -> None:
+    # 李四's second e-certificate, with a one-day copy.
+    token = lisi(stack)
+    cert_id = certificates(stack, token)["GC20221100654"]["certificate_id"]
+    r = requests.post(stack.url(f"/certificates/{cert_id}/annotations"), headers=auth(token),
+                      json={"scenario": "self_use", "validity_days": 1}, timeout=10)
+    if r.status_code == 409:
+        pytest.skip("李四's second certificate has no quota left on this stack")
+    ready = wait_until_ready(stack, token, r.json()["annotation_id"])
+    assert ready["status"] == "ready"
+    code = ready["verification_code"]
+    with stack.clock_moved(24 * 3600 + 1):
+        token = lisi(stack)  # the old token expired with the clock
+        a = requests.get(stack.url(f"/annotations/{ready['annotation_id']}"), headers=auth(token), timeout=5).json()
+        assert a["status"] == "expired" and a["status_label"] == "加注件已过期"
+        r = requests.get(stack.url(f"/annotations/{ready['annotation_id']}/file"), headers=auth(token), timeout=5)
+        assert_error(r, 410, "annotation_expired")
+        assert requests.get(stack.url(f"/verify/{code}"), timeout=5).json()["result"] == "expired"
+    assert requests.get(stack.url(f"/verify/{code}"), timeout=5).json()["result"] == "valid"
