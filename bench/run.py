@@ -1,0 +1,178 @@
+"""`make bench`: the performance figures, as one table. Asserts nothing about time.
+
+    python bench/run.py [--annotations 100] [--skip-stack]
+
+Rows: rendering and signing one copy (in process), the API's import time and whether the
+API path loads the PDF libraries, and, against the local stack started as `make run` starts
+it, submit -> ready turnaround and verification latency over HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+Row = tuple[str, str]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def import_rows() -> list[Row]:
+    """P4: the API path's import time, and that it never loads fpdf2, fontTools or pyHanko."""
+    probe = ("import sys, time; t = time.perf_counter(); import app; "
+             "print(time.perf_counter() - t); "
+             "print(','.join(m for m in ('fpdf', 'fontTools', 'pyhanko') if m in sys.modules))")
+    runs = []
+    loaded = ""
+    for _ in range(5):
+        out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+        seconds, loaded = out.stdout.strip().split("\n") + [""] * (2 - len(out.stdout.strip().split("\n")))
+        runs.append(float(seconds))
+    return [("API import time (`import app`, median of 5 processes)", ms(statistics.median(runs))),
+            ("PDF libraries loaded on the API path", loaded or "none")]
+
+
+def in_process_rows() -> list[Row]:
+    rows: list[Row] = []
+    try:
+        from bench import bench_render
+        rows += bench_render.measure()
+    except ImportError as e:  # pragma: no cover - reported, not hidden
+        rows.append(("render benchmark", f"unavailable: {e}"))
+    try:
+        from bench import bench_signing
+        rows += bench_signing.measure()
+    except ImportError as e:
+        rows.append(("signing benchmark", f"unavailable: {e}"))
+    return rows
+
+
+def stack_rows(count: int) -> list[Row]:
+    """P1 and verification latency over HTTP against the local stack."""
+    import boto3
+    import requests
+
+    from chalicelib.domain.identity import resident_id_check_digit
+    from infra.harness import running_stack
+
+    first17 = "11010519850101" + "777"
+    holder_id = first17 + resident_id_check_digit(first17)
+    with running_stack() as stack:
+        rows: list[Row] = [("local stack start-up (process start -> ready)", f"{stack.started_in:.1f} s")]
+        # Certificates for the run arrive like any batch: a CSV under imports/.
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["certificate_no", "qualification", "level", "specialty", "holder_name", "id_type",
+                         "id_number", "issued_on", "approved_on", "issuer_name", "issuer_contact", "status"])
+        per_cert = 3
+        for i in range(count // per_cert + 1):
+            writer.writerow([f"BENCH{i:06d}", "注册测绘师", "", "", "周九", "resident_id", holder_id,
+                             date(2024, 1, 1).isoformat(), date(2023, 12, 1).isoformat(), "国家测绘地理信息局",
+                             "010-00000000", "valid"])
+        s3 = boto3.client("s3", endpoint_url=stack.aws, region_name="us-east-1",
+                          aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
+        bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if "filesbucket" in b["Name"])
+        s3.put_object(Bucket=bucket, Key="imports/bench.csv", Body=buffer.getvalue().encode("utf-8"))
+        requests.post(stack.url("/auth/register"), timeout=10, json={
+            "username": "bench_holder", "password": "Bench#2026pw", "name": "周九", "id_type": "resident_id",
+            "id_number": holder_id}).raise_for_status()
+        login = requests.post(stack.url("/auth/login"), timeout=10,
+                              json={"username": "bench_holder", "password": "Bench#2026pw"}).json()
+        headers = {"Authorization": f"Bearer {login['access_token']}"}
+        requests.post(stack.url("/notice/accept"), headers=headers, json={"version": login["notice_version"]},
+                      timeout=5).raise_for_status()
+        deadline = time.monotonic() + 60
+        while True:
+            certs = requests.get(stack.url("/certificates"), headers=headers, timeout=10).json()["items"]
+            if len(certs) >= count // per_cert + 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        session = requests.Session()
+        session.headers.update(headers)
+        turnaround: list[float] = []
+        codes: list[str] = []
+        annotation_ids: list[str] = []
+        for i in range(count):
+            cert = certs[i // per_cert]
+            started = time.perf_counter()
+            r = session.post(stack.url(f"/certificates/{cert['certificate_id']}/annotations"),
+                             json={"scenario": "self_use"}, timeout=10)
+            r.raise_for_status()
+            annotation_id = r.json()["annotation_id"]
+            while True:
+                a = session.get(stack.url(f"/annotations/{annotation_id}"), timeout=10).json()
+                if a["status"] != "pending":
+                    break
+                time.sleep(0.005)
+            turnaround.append(time.perf_counter() - started)
+            codes.append(a["verification_code"])
+            annotation_ids.append(annotation_id)
+        rows += [
+            (f"P1 submit -> ready over HTTP, median ({count} copies, polling every 5 ms)",
+             ms(statistics.median(turnaround))),
+            ("P1 submit -> ready, p95", ms(pct(turnaround, 95))),
+            ("P1 submit -> ready, p99", ms(pct(turnaround, 99))),
+        ]
+        public = requests.Session()
+        by_code = []
+        for code in codes[:100]:
+            started = time.perf_counter()
+            public.get(stack.url(f"/verify/{code}"), timeout=10).raise_for_status()
+            by_code.append(time.perf_counter() - started)
+        link = session.get(stack.url(f"/annotations/{annotation_ids[0]}/file"), timeout=10).json()["url"]
+        pdf = requests.get(link, timeout=10).content
+        by_file = []
+        for _ in range(20):
+            started = time.perf_counter()
+            public.post(stack.url("/verify/file"), data=pdf, headers={"Content-Type": "application/pdf"},
+                        timeout=10).raise_for_status()
+            by_file.append(time.perf_counter() - started)
+        rows += [
+            ("verify by code over HTTP, median / p95", f"{ms(statistics.median(by_code))} / {ms(pct(by_code, 95))}"),
+            ("verify by file over HTTP, median / p95", f"{ms(statistics.median(by_file))} / {ms(pct(by_file, 95))}"),
+        ]
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--annotations", type=int, default=100)
+    parser.add_argument("--skip-stack", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    rows: list[Row] = []
+    rows += in_process_rows()
+    rows += import_rows()
+    if not args.skip_stack:
+        rows += stack_rows(args.annotations)
+    width = max(len(name) for name, _ in rows)
+    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d')}\n")
+    print(f"| {'measure'.ljust(width)} | value |")
+    print(f"| {'-' * width} | ----- |")
+    for name, value in rows:
+        print(f"| {name.ljust(width)} | {value} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

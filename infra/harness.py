@@ -1,0 +1,91 @@
+"""Start the local stack as `make run` does (`python -m infra.local`), on free ports, for
+the end-to-end tests and the benchmarks; stop it with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class StackFailed(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Stack:
+    def __init__(self, base: str, aws: str, log: Path, clock_file: Path, started_in: float) -> None:
+        self.base = base
+        self.aws = aws
+        self.log = log
+        self.clock_file = clock_file
+        self.started_in = started_in
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    @contextmanager
+    def clock_moved(self, seconds: float) -> Iterator[None]:
+        """Move the server's clock forward (the local stack's --clock-file), then back."""
+        self.clock_file.write_text(str(seconds))
+        try:
+            yield
+        finally:
+            self.clock_file.write_text("0")
+
+
+@contextmanager
+def running_stack(workdir: Path | None = None, env: dict[str, str] | None = None,
+                  timeout: float = 90) -> Iterator[Stack]:
+    import requests
+
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="stack-"))
+    port, aws_port = free_port(), free_port()
+    log, clock_file = workdir / "stack.log", workdir / "clock"
+    clock_file.write_text("0")
+    child_env: dict[str, Any] = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    child_env.update(env or {})
+    child_env.update(PORT=str(port), AWS_MOCK_PORT=str(aws_port), PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-m", "infra.local", "--clock-file", str(clock_file)]
+    started = time.perf_counter()
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise StackFailed(f"the local stack exited early:\n{log.read_text()}")
+            try:
+                if requests.get(base + "/health", timeout=1).status_code == 200 and "ready" in log.read_text():
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise StackFailed(f"the local stack did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield Stack(base, f"http://127.0.0.1:{aws_port}", log, clock_file, time.perf_counter() - started)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                raise StackFailed("the local stack did not stop on SIGTERM") from None
