@@ -64,7 +64,7 @@ def running_stack(workdir: Path | None = None, env: dict[str, str] | None = None
     command = [sys.executable, "-m", "infra.local", "--clock-file", str(clock_file)]
     started = time.perf_counter()
     with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
                                 start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
