@@ -52,5 +52,12 @@ test: deps system-deps lint typecheck
 bench: deps
 	$(PY) bench/run.py
 
+# The deployable template: chalice package merged with infra/, checked by cfn-lint.
+package: deps
+	rm -rf build/package
+	$(PY) -m infra.package prod
+	$(VENV)/bin/cfn-lint build/package/sam.json
+	@ls -l build/package/deployment.zip | awk '{printf "Lambda package: %.1f MB\n", $$5/1048576}'
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -25,7 +25,8 @@ any of them changes):
   `_TTFFONT_SLOTS`), `TTFFont.cw` / `.cmap` / `.glyph_ids` / `.desc` as `TTFFont.__init__`
   fills them, and `SubsetMap(font)` with `.items()` yielding `(Glyph | None, code)`, where
   `Glyph.glyph_id` is the glyph's ID in the font file and code 0 is `.notdef`;
-- `FPDF.fonts` as the dict `add_font` fills, and `FPDF.output(output_producer_class=...)`;
+- `FPDF.fonts` as the dict `add_font` fills, `FPDF.output(output_producer_class=...)`, and
+  `FPDF._out(str)` to append operators to the page (the QR code's single path);
 - `OutputProducer._add_fonts(self, images, gfxstates, patterns) -> {font.i: font object}` and
   `OutputProducer._add_pdf_obj`, with `PDFFont`, `CIDSystemInfo`, `PDFContentStream`,
   `PDFFontStream` and `PDFArray` serialising their attributes as PDF dictionary entries.
@@ -122,12 +123,15 @@ def render_annotated_copy(copy: AnnotatedCopy) -> bytes:
     watermark = f"{_clean(copy.scenario_name)} · 有效期至 {_local(copy.valid_until):%Y-%m-%d}"
     _check([*fields, *block, ("验证码", code), ("查验网址", url)])
     page = _Page(title=f"{TITLE}（加注件）", author=_clean(copy.issuer_name), created=copy.annotated_at)
-    page.frame(TITLE, "加 注 件")
-    page.fields(fields, top=72.0, bottom=168.0, step=10.5)
-    page.annotation(block, code, url)
-    page.footer(FOOTER_COPY)
-    page.watermark(watermark)
-    return page.output()
+    try:
+        page.frame(TITLE, "加 注 件")
+        page.fields(fields, top=72.0, bottom=168.0, step=10.5)
+        page.annotation(block, code, url)
+        page.footer(FOOTER_COPY)
+        page.watermark(watermark)
+        return page.output()
+    finally:
+        page.release()
 
 
 def render_certificate_file(cert: CertificateFile) -> bytes:
@@ -136,11 +140,14 @@ def render_certificate_file(cert: CertificateFile) -> bytes:
     _check(fields)
     page = _Page(title=f"{FILE_TITLE}（证书电子文件）", author=_clean(cert.issuer_name),
                  created=datetime.combine(cert.issued_on, time(), BEIJING))
-    page.frame(FILE_TITLE, "证书电子文件")
-    page.fields(fields, top=84.0, bottom=200.0, step=12.5)
-    page.signoff(_clean(cert.issuer_name), _chinese_date(cert.issued_on))
-    page.footer(FOOTER_FILE)
-    return page.output()
+    try:
+        page.frame(FILE_TITLE, "证书电子文件")
+        page.fields(fields, top=84.0, bottom=200.0, step=12.5)
+        page.signoff(_clean(cert.issuer_name), _chinese_date(cert.issued_on))
+        page.footer(FOOTER_FILE)
+        return page.output()
+    finally:
+        page.release()
 
 
 # -- wording and layout ----------------------------------------------------------------------
@@ -251,6 +258,17 @@ class _Page:
     def output(self) -> bytes:
         return bytes(self.pdf.output(output_producer_class=_OutputProducer))
 
+    def release(self) -> None:
+        """Let go of the document, drawn or not. fpdf2 caches `SubsetMap.pick` and
+        `.get_glyph` per class, keyed by the SubsetMap: without clearing (fpdf2's own
+        `_add_fonts` clears too) every document would stay in memory. Clearing while another
+        thread draws only costs that thread a recomputation: both methods give the same
+        answer again for the same SubsetMap."""
+        font = self.pdf.fonts["cjk"]
+        assert isinstance(font, _DocumentFont)
+        font.subset.pick.cache_clear()
+        font.subset.get_glyph.cache_clear()
+
     # -- primitives
 
     def width(self, text: str, size: float, spacing: float = 0.0) -> float:
@@ -263,7 +281,8 @@ class _Page:
         codepoints = self.codepoints
         if any(ord(ch) not in codepoints for ch in text):
             # The values were checked with their field names; this catches the layout's own words.
-            raise RenderError(f"字体无法显示以下字符，文件未生成：{''.join(sorted(missing_glyphs(text)))}")
+            missing = "".join(sorted({ch for ch in text if ord(ch) not in codepoints}))
+            raise RenderError(f"字体无法显示以下字符，文件未生成：{missing}")
         pdf = self.pdf
         pdf.set_font_size(size)
         pdf.set_text_color(*color)
@@ -642,13 +661,7 @@ class _OutputProducer(OutputProducer):
         return objects
 
     def _embed(self, font: _DocumentFont) -> PDFFont:
-        try:
-            used = [(code, glyph) for glyph, code in font.subset.items() if glyph is not None]
-        finally:
-            # fpdf2 caches these methods per class, keyed by the SubsetMap: clear, or every
-            # document would stay in memory (fpdf2's own _add_fonts does the same).
-            font.subset.pick.cache_clear()
-            font.subset.get_glyph.cache_clear()
+        used = [(code, glyph) for glyph, code in font.subset.items() if glyph is not None]
         if font.missing_glyphs:
             raise RenderError("字体无法显示以下字符：" + "".join(chr(c) for c in font.missing_glyphs))
         used.sort(key=lambda item: item[0])

@@ -30,7 +30,8 @@ OUTPUT_ENV = {
 }
 
 
-def _load(body: str) -> dict[str, Any]:
+def load_template(body: str) -> dict[str, Any]:
+    """A CloudFormation YAML template as JSON-shaped data (short-form intrinsics expanded)."""
     import yaml
 
     class _Loader(yaml.SafeLoader):
@@ -39,7 +40,10 @@ def _load(body: str) -> dict[str, Any]:
     def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
         name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
         if isinstance(node, yaml.ScalarNode):
-            return {name: loader.construct_scalar(node)}
+            value = loader.construct_scalar(node)
+            if suffix == "GetAtt":  # JSON's form is a list: "X.Arn" -> ["X", "Arn"]
+                return {name: str(value).split(".", 1)}
+            return {name: value}
         if isinstance(node, yaml.SequenceNode):
             return {name: loader.construct_sequence(node)}
         return {name: loader.construct_mapping(node)}  # type: ignore[arg-type]
@@ -75,7 +79,7 @@ def deploy(session: Any, stack_name: str = "certificates") -> dict[str, str]:
     ddb = session.client("dynamodb")
     resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
                  for r in cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]}
-    doc = _load(body)
+    doc = load_template(body)
     for logical, attribute in _template_ttl(doc).items():
         table = resources[logical]
         current = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]

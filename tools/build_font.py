@@ -10,8 +10,8 @@ The result is cut down to what a certificate can contain and still small enough 
 Lambda package:
 
 - characters: every character of GBK (all 21 003 hanzi incl. 〇, full-width punctuation and
-  forms, kana, Greek, Cyrillic, box drawing …), the whole CJK Unified Ideographs block the
-  source covers, and printable ASCII;
+  forms, kana, Greek, Cyrillic, box drawing …) except ≒ (U+2252), which the source lacks;
+  the rest of the CJK Unified Ideographs block that the source covers; printable ASCII;
 - outlines converted from CFF to TrueType (quadratic) `glyf`, because render.py embeds a
   per-document copy by slicing `loca`/`glyf`, which is cheap for TrueType and not for CFF;
 - no hinting (CFF hints do not survive the conversion anyway), no OpenType layout tables

