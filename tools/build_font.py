@@ -111,13 +111,16 @@ def to_truetype(font: TTFont, max_err: float = 1.0) -> None:
     for name, glyph in glyphs.items():
         advance, _ = hmtx[name]
         hmtx[name] = (advance, getattr(glyph, "xMin", 0))
+    if any(glyph.isComposite() for glyph in glyphs.values()):
+        # render.py renumbers glyphs when it cuts a document's subset; components would
+        # point at the wrong glyphs.
+        raise SystemExit("composite glyphs in the converted font")
     maxp = font["maxp"] = newTable("maxp")
     maxp.tableVersion = 0x00010000
-    for field in ("maxZones",):
-        setattr(maxp, field, 1)
+    maxp.maxZones = 1
     for field in ("maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
                   "maxStackElements", "maxSizeOfInstructions", "maxComponentElements"):
-        setattr(maxp, field, 0)
+        setattr(maxp, field, 0)  # no hinting, no components; the rest is recalculated on save
     post = font["post"]
     post.formatType = 3.0
     font.sfntVersion = "\x00\x01\x00\x00"
@@ -144,7 +147,10 @@ def licence_text(copyright_file: Path, font: TTFont) -> str:
     body = "\n".join("" if line.strip() == "." else line[1:] for line in match.group(1).splitlines())
     notice = font["name"].getDebugName(0)
     return (f"{FONT_NAME}: a subset of Noto Sans CJK SC Regular (Debian fonts-noto-cjk), made by\n"
-            f"tools/build_font.py. Original copyright: {notice}\n"
+            f"tools/build_font.py, renamed \"{FAMILY}\" as a Modified Version.\n"
+            f"Original copyright: {notice}\n"
+            "Some upstream notices of this design (Source Han Sans) declare the Reserved Font Name\n"
+            "'Source'; this font does not use it.\n"
             f"Licensed under the SIL Open Font License, Version 1.1:\n\n{body.strip()}\n")
 
 

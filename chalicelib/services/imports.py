@@ -36,7 +36,6 @@ class ImportReport:
     loaded: int = 0
     unchanged: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
-    loaded_certificates: list[Certificate] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "rows": self.rows, "loaded": self.loaded, "unchanged": self.unchanged,
@@ -139,7 +138,6 @@ def import_lines(name: str, lines: Iterable[str], *, store: CertificateWriter, i
             continue
         if store.put_certificate(cert, now):
             report.loaded += 1
-            report.loaded_certificates.append(cert)
         else:
             report.unchanged += 1
     return report
