@@ -19,7 +19,7 @@ HEADER = ("certificate_no,qualification,level,specialty,holder_name,id_type,id_n
 
 def s3(stack: Any) -> tuple[Any, str]:
     client = boto3.client("s3", endpoint_url=stack.aws, region_name="us-east-1", aws_access_key_id="local",
-                          aws_secret_access_key="local")  # noqa: S106 - moto
+                          aws_secret_access_key="local")
     bucket = next(b["Name"] for b in client.list_buckets()["Buckets"] if "filesbucket" in b["Name"])
     return client, bucket
 
