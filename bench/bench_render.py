@@ -115,12 +115,11 @@ def measure() -> list[tuple[str, str]]:
     warm_file = timings(lambda: render.render_certificate_file(FILE), WARM_RUNS // 3)
     wall, inside = cold()
     rows = [
-        ("annotated copy, warm, median", ms(statistics.median(warm))),
-        ("annotated copy, warm, p95", ms(p95(warm))),
-        (f"  (runs: {WARM_RUNS})", ""),
-        ("certificate file, warm, median", ms(statistics.median(warm_file))),
-        ("cold: new process, import + first copy (wall)", ms(wall)),
-        ("cold: of which import + first copy", ms(inside)),
+        (f"annotated copy, warm, median of {WARM_RUNS}", ms(statistics.median(warm))),
+        (f"annotated copy, warm, p95 of {WARM_RUNS}", ms(p95(warm))),
+        (f"certificate file, warm, median of {len(warm_file)}", ms(statistics.median(warm_file))),
+        (f"cold: new process, import + first copy, wall, median of {COLD_RUNS}", ms(wall)),
+        ("cold: of which import + font + first copy", ms(inside)),
         ("annotated copy PDF size", f"{len(pdf):,} B"),
         ("shipped font", f"{render.FONT_PATH.name}, {render.FONT_PATH.stat().st_size:,} B"),
     ]

@@ -30,6 +30,7 @@ class Settings:
     public_base_url: str
     allowed_origins: tuple[str, ...]
     token_lifetime_seconds: int = 7200
+    notify_sender: str = "noreply@certificates.example.cn"
     # Set only by the local stack for end-to-end tests (see domain.clock.OffsetClock).
     clock_offset_file: str | None = None
 
@@ -72,6 +73,7 @@ def get_settings() -> Settings:
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         allowed_origins=origins,
+        notify_sender=os.environ.get("NOTIFY_SENDER", "noreply@certificates.example.cn"),
         clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None,
         **values,  # type: ignore[arg-type]  # every field named in ENV_NAMES is a str
     )

@@ -14,6 +14,7 @@ import boto3
 from chalicelib.config import get_settings
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.clock import OffsetClock
+from chalicelib.notify import Notifier
 from chalicelib.queue import DeadLetters, RenderQueue
 from chalicelib.repositories import Repository
 from chalicelib.security import IdHasher, PasswordHasher, TokenSigner
@@ -50,6 +51,11 @@ def render_queue() -> RenderQueue:
 @lru_cache(maxsize=1)
 def dead_letters() -> DeadLetters:
     return DeadLetters(session(), get_settings().render_dlq_url)
+
+
+@lru_cache(maxsize=1)
+def notifier() -> Notifier:
+    return Notifier(session(), get_settings().notify_sender)
 
 
 @lru_cache(maxsize=1)
@@ -101,9 +107,12 @@ def password_hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
+_CACHED = (session, clock, repository, files, render_queue, dead_letters, notifier, links, _secret, token_signer,
+           id_hasher, password_hasher)
+
+
 def reset() -> None:
     """Forget every cached collaborator (tests that deploy a fresh stack call this)."""
     get_settings.cache_clear()
-    for getter in (session, clock, repository, files, render_queue, dead_letters, links, _secret, token_signer,
-                   id_hasher, password_hasher):
+    for getter in _CACHED:
         getter.cache_clear()

@@ -67,6 +67,15 @@ class HolderIndex(GlobalSecondaryIndex["CertificateModel"]):  # type: ignore[no-
     issued_on = UnicodeAttribute(range_key=True)
 
 
+class AnnounceIndex(GlobalSecondaryIndex["CertificateModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_announce"
+        projection = KeysOnlyProjection()
+
+    announce = UnicodeAttribute(hash_key=True)
+    holder_key = UnicodeAttribute(range_key=True)
+
+
 class CertificateModel(Model):
     class Meta:
         table_name = "unbound-certificates"
@@ -88,8 +97,12 @@ class CertificateModel(Model):
     status = UnicodeAttribute()
     file_key = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+    loaded_at = UTCDateTimeAttribute(null=True)
+    # "1" from the moment a certificate is first loaded until its holder has been told.
+    announce = UnicodeAttribute(null=True)
 
     by_holder = HolderIndex()
+    by_announce = AnnounceIndex()
 
 
 class CertificateAnnotationsIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
@@ -117,6 +130,14 @@ class FileIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-unt
     file_sha256 = UnicodeAttribute(hash_key=True)
 
 
+class ExpiryDayIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
+    class Meta:
+        index_name = "by_expiry_day"
+        projection = KeysOnlyProjection()
+
+    expiry_day = UnicodeAttribute(hash_key=True)
+
+
 class PendingIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "by_pending"
@@ -139,6 +160,9 @@ class AnnotationModel(Model):
     verification_count = NumberAttribute(default=0)
     # "1" while pending (the sparse by_pending index); removed when ready or failed.
     pending = UnicodeAttribute(null=True)
+    # The Beijing date the copy expires (ready copies only), and when its holder was reminded.
+    expiry_day = UnicodeAttribute(null=True)
+    reminded_at = UTCDateTimeAttribute(null=True)
     # ISO 8601 UTC text, so that the index sorts by time.
     applied_at = UnicodeAttribute()
     applied_on = UnicodeAttribute()
@@ -161,6 +185,7 @@ class AnnotationModel(Model):
     by_code = CodeIndex()
     by_file = FileIndex()
     by_pending = PendingIndex()
+    by_expiry_day = ExpiryDayIndex()
 
 
 class QuotaSlotModel(Model):

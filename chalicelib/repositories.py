@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, date, datetime
+from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import Settings
@@ -134,22 +135,56 @@ class Repository:
         """Create or update a certificate; False when the stored one is identical.
 
         The comparison is in the write's condition, so two loads of the same batch
-        racing each other still change nothing the second time.
+        racing each other still change nothing the second time. A certificate seen for
+        the first time is marked for announcing to its holder.
         """
         model = _certificate_model(cert, now)
-        fields = [a for a in CertificateModel.get_attributes() if a not in {"certificate_id", "updated_at"}]
         identical = CertificateModel.certificate_id.exists()
-        for name in fields:
+        actions: list[Any] = [CertificateModel.updated_at.set(now),
+                              CertificateModel.loaded_at.set(CertificateModel.loaded_at | now)]
+        for name in _CERTIFICATE_FIELDS:
             attribute = getattr(CertificateModel, name)
             value = getattr(model, name)
             identical &= (attribute == value) if value is not None else attribute.does_not_exist()
+            actions.append(attribute.set(value) if value is not None else attribute.remove())
+        target = CertificateModel(cert.certificate_id)
         try:
-            model.save(condition=~identical)
-        except PutError as e:
+            target.update(actions=actions, condition=~identical)
+        except UpdateError as e:
+            if _conditional_failed(e):
+                return False
+            raise
+        if target.loaded_at == now:
+            target.update(actions=[CertificateModel.announce.set(ANNOUNCE)])
+        return True
+
+    def certificates_to_announce(self, limit: int = 1000) -> list[tuple[str, str]]:
+        """(certificate_id, holder_key) of certificates whose holder has not been told."""
+        return [(m.certificate_id, m.holder_key) for m in CertificateModel.by_announce.query(ANNOUNCE, limit=limit)]
+
+    def claim_announcement(self, certificate_id: str) -> bool:
+        """Take the certificate off the to-announce list; False if another run did first."""
+        try:
+            CertificateModel(certificate_id).update(actions=[CertificateModel.announce.remove()],
+                                                    condition=CertificateModel.announce == ANNOUNCE)
+        except UpdateError as e:
             if _conditional_failed(e):
                 return False
             raise
         return True
+
+    def user_by_holder(self, holder_key: str) -> User | None:
+        try:
+            key = UserKeyModel.get(f"id#{holder_key}")
+        except DoesNotExist:
+            return None
+        return self.user(key.user_id)
+
+
+ANNOUNCE = "1"
+_CERTIFICATE_FIELDS = ("certificate_no", "qualification", "level", "specialty", "holder_name", "id_type",
+                       "id_number", "holder_key", "issued_on", "approved_on", "issuer_name", "issuer_contact",
+                       "status", "file_key")
 
 
 def _user_model(user: User) -> UserModel:
@@ -271,6 +306,7 @@ class AnnotationRepository:
                 AnnotationModel.file_key.set(file_key),
                 AnnotationModel.expires_at.set(expires_at),
                 AnnotationModel.pending.remove(),
+                AnnotationModel.expiry_day.set(beijing_date(valid_until).isoformat()),
             ], condition=(AnnotationModel.status == AnnotationStatus.PENDING.value)
                 & (AnnotationModel.verification_code == code))
         except UpdateError as e:
@@ -319,6 +355,7 @@ class AnnotationRepository:
             AnnotationModel(annotation_id).update(actions=[
                 AnnotationModel.status.set(AnnotationStatus.WITHDRAWN.value),
                 AnnotationModel.withdrawn_at.set(now),
+                AnnotationModel.expiry_day.remove(),
             ], condition=(AnnotationModel.status == AnnotationStatus.READY.value)
                 & (AnnotationModel.valid_until > now))
         except UpdateError as e:
@@ -352,6 +389,25 @@ class AnnotationRepository:
     def add_misses(self, client_key: str, count: int, expires_at: datetime) -> None:
         RateLimitModel(client_key).update(actions=[RateLimitModel.misses.add(count),
                                                    RateLimitModel.expires_at.set(expires_at)])
+
+    def expiring_on(self, day: date) -> list[str]:
+        return [m.annotation_id for m in AnnotationModel.by_expiry_day.query(day.isoformat())]
+
+    def claim_reminder(self, annotation_id: str, now: datetime) -> bool:
+        """Mark a ready copy as reminded; False if it was already (or is no longer ready)."""
+        try:
+            AnnotationModel(annotation_id).update(
+                actions=[AnnotationModel.reminded_at.set(now)],
+                condition=AnnotationModel.reminded_at.does_not_exist()
+                & (AnnotationModel.status == AnnotationStatus.READY.value))
+        except UpdateError as e:
+            if _conditional_failed(e):
+                return False
+            raise
+        return True
+
+    def release_reminder(self, annotation_id: str) -> None:
+        AnnotationModel(annotation_id).update(actions=[AnnotationModel.reminded_at.remove()])
 
     def pending_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
         """IDs of annotations still pending that were applied for before `cutoff`."""

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, CloudWatchEvent, Rate, SQSEvent
+from chalice.app import Blueprint, CloudWatchEvent, Cron, Rate, SQSEvent
 
 from chalicelib import deps
-from chalicelib.services import imports, rendering, sweeping
+from chalicelib.services import imports, reminding, rendering, sweeping
 
 bp = Blueprint(__name__)
 
@@ -58,3 +58,11 @@ def import_trigger(event: CloudWatchEvent) -> dict[str, int]:
     report = imports.import_object(key, source=deps.files(), store=deps.repository(), id_hash=deps.id_hasher(),
                                    now=deps.clock()(), renderable=deps.glyph_check(), prepare=deps.file_preparer())
     return {"rows": report.rows, "loaded": report.loaded, "rejected": len(report.rejected)}
+
+
+# Daily at 09:00 Beijing time (01:00 UTC).
+@bp.schedule(Cron(0, 1, "*", "*", "?", "*"), name="reminders")
+def reminders(event: CloudWatchEvent) -> dict[str, int]:
+    repo = deps.repository()
+    report = reminding.remind(store=repo.annotations, directory=repo, sender=deps.notifier(), now=deps.clock()())
+    return {"expiring": report.expiring, "announced": report.announced}

@@ -63,6 +63,9 @@ def _template_ttl(doc: dict[str, Any]) -> dict[str, str]:
     return ttl
 
 
+SENDER = "noreply@certificates.example.cn"
+
+
 def deploy(session: Any, stack_name: str = "certificates") -> dict[str, str]:
     """Create the stack (or reuse it if it exists) and return environment variables."""
     cfn = session.client("cloudformation")
@@ -88,6 +91,8 @@ def deploy(session: Any, stack_name: str = "certificates") -> dict[str, str]:
                 TableName=table,
                 TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True})
     outputs.update(_create_secrets(session, stack_name, doc, outputs))
+    # The reminders' sender; in AWS its domain is verified once, by hand, in SES.
+    session.client("ses").verify_email_identity(EmailAddress=SENDER)
     return {env: outputs[key] for key, env in OUTPUT_ENV.items()}
 
 
