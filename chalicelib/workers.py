@@ -11,6 +11,7 @@ from typing import Any
 from chalice.app import Blueprint, CloudWatchEvent, Cron, Rate, SQSEvent
 
 from chalicelib import deps
+from chalicelib.observability import observed
 from chalicelib.services import imports, reminding, rendering, sweeping
 
 bp = Blueprint(__name__)
@@ -21,6 +22,7 @@ MAX_RECEIVES = 5
 
 
 @bp.on_sqs_message(queue="render", batch_size=10)
+@observed
 def render_worker(event: SQSEvent) -> dict[str, Any]:
     messages = [rendering.RenderMessage(r.to_dict()["messageId"], r.body,
                                         int(r.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1)))
@@ -38,6 +40,7 @@ def _render_one(annotation_id: str) -> rendering.Outcome:
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="sweeper")
+@observed
 def sweeper(event: CloudWatchEvent) -> dict[str, int]:
     report = sweeping.sweep(store=deps.repository().annotations, queue=deps.render_queue(),
                             dead_letters=deps.dead_letters(), now=deps.clock()())
@@ -51,6 +54,7 @@ IMPORT_PATTERN = {"source": ["aws.s3"], "detail-type": ["Object Created"],
 
 
 @bp.on_cw_event(IMPORT_PATTERN, name="import_trigger")
+@observed
 def import_trigger(event: CloudWatchEvent) -> dict[str, int]:
     bucket, key = event.detail["bucket"]["name"], event.detail["object"]["key"]
     if bucket != deps.files().bucket:
@@ -62,6 +66,7 @@ def import_trigger(event: CloudWatchEvent) -> dict[str, int]:
 
 # Daily at 09:00 Beijing time (01:00 UTC).
 @bp.schedule(Cron(0, 1, "*", "*", "?", "*"), name="reminders")
+@observed
 def reminders(event: CloudWatchEvent) -> dict[str, int]:
     repo = deps.repository()
     report = reminding.remind(store=repo.annotations, directory=repo, sender=deps.notifier(), now=deps.clock()())

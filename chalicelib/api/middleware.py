@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from chalice.app import Request, Response
 
+from chalicelib import observability
 from chalicelib.api.errors import normalize_chalice_error
 from chalicelib.config import get_settings
 
@@ -21,7 +22,11 @@ CORS_HEADERS = "Authorization,Content-Type"
 
 
 def http_middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    response = normalize_chalice_error(get_response(request))
+    observability.correlate(str((request.context or {}).get("requestId", "")))
+    try:
+        response = normalize_chalice_error(get_response(request))
+    finally:
+        observability.flush()
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     origin = request.headers.get("origin")

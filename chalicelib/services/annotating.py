@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from chalicelib import observability
 from chalicelib.content import scenario_named
 from chalicelib.domain.annotations import (
     Annotation,
@@ -87,6 +88,7 @@ def apply(cert: Certificate, body: dict[str, Any], *, store: AnnotationStore, qu
         except ConcurrentUpdate:
             continue  # somebody took that slot first: look again
         _queue_or_give_back(annotation, store=store, queue=queue)
+        observability.count("AnnotationsRequested")
         return annotation
     raise ConcurrentUpdate("too many concurrent applications")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from chalicelib import observability
 from chalicelib.domain import identity
 from chalicelib.domain.certificates import Certificate, CertificateStatus, certificate_id_for
 from chalicelib.domain.clock import beijing_date
@@ -163,7 +164,10 @@ def import_object(key: str, *, source: ImportSource, store: CertificateWriter, i
                   prepare: Callable[[Certificate], Certificate] | None = None) -> ImportReport:
     """Load one batch file from the bucket and write its report beside it. Loading the
     same file twice writes the same certificates (the second time `unchanged`)."""
+    observability.correlate(key)
     report = import_lines(key.rsplit("/", 1)[-1], source.lines(key), store=store, id_hash=id_hash, now=now,
                           renderable=renderable, prepare=prepare)
     source.put_report(report_key(key), {**report.as_dict(), "file": key})
+    observability.count("ImportRowsLoaded", report.loaded)
+    observability.count("ImportRowsRejected", len(report.rejected))
     return report

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from chalicelib import observability
 from chalicelib.content import scenario_named
 from chalicelib.domain.annotations import (
     Annotation,
@@ -89,26 +91,34 @@ def render_annotation(annotation_id: str, *, store: RenderStore, certificates: C
         scenario_name=scenario.name if scenario else claimed.scenario, ready_at=ready_at, valid_until=until,
         verification_code=format_code(claimed.verification_code),
         verify_url=verify_url(claimed.verification_code))
+    started = time.perf_counter()
     try:
         pdf = renderer(facts)
     except RenderError as e:
         # Retrying cannot help a character the font lacks: fail now, give the slot back.
         log.warning("render refused for %s: %s", annotation_id, e.message)
         store.mark_failed(claimed, e.message)
+        observability.count("AnnotationsFailed")
         return Outcome.FAILED
+    observability.milliseconds("RenderMilliseconds", (time.perf_counter() - started) * 1000)
     sha256 = hashlib.sha256(pdf).hexdigest()
     key = annotation_key(annotation_id)
     files.put_pdf(key, pdf, sha256)
     moved = store.mark_ready(annotation_id, claimed.verification_code, ready_at=ready_at, valid_until=until,
                              annotation_no=facts.annotation_no, sha256=sha256, file_key=key,
                              expires_at=retention_until(claimed.applied_at, until))
+    if moved:
+        observability.count("AnnotationsReady")
     return Outcome.READY if moved else Outcome.ALREADY_DONE
 
 
 def give_up(annotation_id: str, reason: str, *, store: RenderStore) -> bool:
     """After the last retry: the annotation fails and its quota slot is given back."""
     annotation = store.annotation(annotation_id)
-    return annotation is not None and store.mark_failed(annotation, reason)
+    failed = annotation is not None and store.mark_failed(annotation, reason)
+    if failed:
+        observability.count("AnnotationsFailed")
+    return failed
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,7 @@ def process_batch(messages: list[RenderMessage], *, max_receives: int,
         except (ValueError, KeyError, TypeError):
             log.error("dropping malformed render message %s", message.message_id)
             continue
+        observability.correlate(annotation_id)
         try:
             render_one(annotation_id)
         except Exception:

@@ -7,6 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib import observability
 from chalicelib.content import scenario_named
 from chalicelib.domain import identity
 from chalicelib.domain.annotations import Annotation, normalize_code
@@ -62,6 +63,7 @@ class Verifier:
             raise RateLimited(self.window.retry_after(self.now))
 
     def _missed(self, count: int = 1) -> None:
+        observability.count("VerificationsUnknown", count)
         self.store.add_misses(self.client_key, count, self.window.end + WINDOW)
 
     def _outcome(self, annotation: Annotation | None, channel: Channel) -> dict[str, Any] | None:
@@ -72,6 +74,7 @@ class Verifier:
         if cert is None or result is None:
             return None
         self.store.record_verification(annotation, VerificationRecord(self.now, channel, result))
+        observability.count(f"Verifications{result.value.title()}")
         return verification_view(result, annotation, cert)
 
     def by_code(self, raw: str) -> dict[str, Any]:
