@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,32 @@ def main(stage: str = "prod") -> int:
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "cn-north-1")}
     command = [str(Path(sys.executable).with_name("chalice")), "package", "--stage", stage,
                "--merge-template", str(merge_file), str(BUILD / "package")]
-    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
+    code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
+    if code == 0:
+        slim(BUILD / "package" / "deployment.zip")
+    return code
+
+
+# What the Lambda Python runtime already has (it ships boto3 and its dependencies), and
+# sources that wheels carry beside their compiled modules.
+RUNTIME_PROVIDED = ("botocore", "boto3", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+DROPPED_SUFFIXES = (".c", ".pyx", ".pxd", ".pyi")
+
+
+def slim(path: Path) -> None:
+    """Rewrite the deployment package without what Lambda provides or never runs."""
+    def keep(name: str) -> bool:
+        top = name.split("/", 1)[0]
+        provided = any(top == p or (top.startswith(p.removesuffix(".py") + "-") and top.endswith(".dist-info"))
+                       for p in RUNTIME_PROVIDED)
+        return not provided and not name.endswith(DROPPED_SUFFIXES)
+
+    slimmed = path.with_suffix(".slim.zip")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(slimmed, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+        for info in source.infolist():
+            if keep(info.filename):
+                out.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    slimmed.replace(path)
 
 
 if __name__ == "__main__":
