@@ -48,6 +48,7 @@ e2e: deps
 
 test: deps system-deps lint typecheck
 	$(PY) -m pytest -q -n 2 --dist loadfile tests
+	$(MAKE) --no-print-directory package
 
 bench: deps
 	$(PY) bench/run.py
