@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
   API and web page   http://{args.host}:{args.port}/
   embedded AWS       {os.environ['AWS_ENDPOINT_URL']}  (moto; bucket {os.environ['FILES_BUCKET']})
   event pump         {len(app.event_sources)} event source(s): SQS worker, schedules, S3 events
-  demo login         demo / Demo#2026   (李四 440304198512120023 has no account yet: register)
+  demo login         demo / Demo#2026   (李四 has certificates but no account yet: register him, see README)
   Ctrl-C stops everything.
 """, flush=True)
 
