@@ -74,7 +74,7 @@ def _ascii_digits(text: str) -> bool:
 
 
 def _invalid(id_type: IdType, reason: str) -> InvalidIdNumber:
-    return InvalidIdNumber(f"{id_type.label}号码不正确：{reason}", details={"field": "id_number"})
+    return InvalidIdNumber(f"证件号码不正确（{id_type.label}）：{reason}", details={"field": "id_number"})
 
 
 def resident_id_check_digit(first17: str) -> str:

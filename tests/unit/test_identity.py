@@ -241,7 +241,7 @@ def test_well_formed_numbers_of_other_documents_pass(id_type: IdType, raw: str, 
 ])
 def test_malformed_numbers_of_other_documents_fail_with_a_hint(id_type: IdType, raw: str, hint: str) -> None:
     message = id_error(id_type, raw)
-    assert message.startswith(id_type.label) and hint in message
+    assert message.startswith(f"证件号码不正确（{id_type.label}）：") and hint in message
 
 
 @pytest.mark.parametrize("id_type", list(IdType))
