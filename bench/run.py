@@ -51,13 +51,18 @@ def import_rows() -> list[Row]:
             ("PDF libraries loaded on the API path", loaded or "none")]
 
 
-def in_process_rows() -> list[Row]:
+def in_process_rows(many: int) -> list[Row]:
     rows: list[Row] = []
     try:
         from bench import bench_render
         rows += bench_render.measure()
     except ImportError as e:  # pragma: no cover - reported, not hidden
         rows.append(("render benchmark", f"unavailable: {e}"))
+    try:
+        from bench import bench_requests
+        rows += bench_requests.measure(many)
+    except ImportError as e:
+        rows.append(("request-count benchmark", f"unavailable: {e}"))
     try:
         from bench import bench_signing
         rows += bench_signing.measure()
@@ -157,10 +162,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--annotations", type=int, default=100)
     parser.add_argument("--skip-stack", action="store_true")
+    parser.add_argument("--many", type=int, default=100_000, help="certificates loaded for the P3 request counts")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        os.environ.setdefault(name, value)
     rows: list[Row] = []
-    rows += in_process_rows()
+    rows += in_process_rows(args.many)
     rows += import_rows()
     if not args.skip_stack:
         rows += stack_rows(args.annotations)

@@ -26,15 +26,17 @@ def _holder() -> User:
     return accounts.current_user(principal(bp.current_request), store=deps.repository())
 
 
-def _certificate(certificate_id: str) -> Certificate:
-    return certificates.owned(_holder(), certificate_id, notice=current_notice(), store=deps.repository())
+def _certificate(certificate_id: str, holder: User | None = None) -> Certificate:
+    return certificates.owned(holder or _holder(), certificate_id, notice=current_notice(),
+                              store=deps.repository())
 
 
-def _annotation(annotation_id: str) -> tuple[Annotation, Certificate]:
+def _annotation(annotation_id: str) -> tuple[Annotation, User]:
+    """The holder's own annotation (another holder's is not found), and the holder."""
     holder = _holder()
     certificates.require_notice(holder, current_notice())
     annotation = annotating.owned_annotation(annotation_id, holder.id_hash, store=deps.repository().annotations)
-    return annotation, _certificate(annotation.certificate_id)
+    return annotation, holder
 
 
 def _disposition() -> str:
@@ -104,7 +106,8 @@ def get_annotation(annotation_id: str) -> dict[str, Any] | None:
 @handles_errors
 def annotation_file(annotation_id: str) -> dict[str, Any]:
     disposition = _disposition()
-    annotation, cert = _annotation(annotation_id)
+    annotation, holder = _annotation(annotation_id)
+    cert = _certificate(annotation.certificate_id, holder)
     return annotating.file_link(annotation, cert, disposition, files=deps.files(), now=request_now())
 
 

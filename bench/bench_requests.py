@@ -1,0 +1,139 @@
+"""P3: DynamoDB requests per API call, counted with botocore's event hooks, with few and with
+many certificates loaded: the counts must not grow with the data, and no call may Scan.
+
+    python bench/bench_requests.py [--many 100000]
+
+Runs the app in process (chalice.test.Client) against moto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+Row = tuple[str, str]
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def take(self) -> collections.Counter[str]:
+        taken, self.calls = self.calls, collections.Counter()
+        return taken
+
+
+def _hook_clients(counter: Counter) -> None:
+    from chalicelib import deps
+    from chalicelib.models import _BINDINGS
+
+    repo = deps.repository()
+    clients = {id(c): c for c in [repo._connection.client] +
+               [model._get_connection().connection.client for model, _ in _BINDINGS]}
+    for client in clients.values():
+        client.meta.events.register("before-call.dynamodb", counter)
+
+
+def _seed(count: int, holder_key: str) -> None:
+    """`count` certificates of other holders, written in batches (fast, unlike the import)."""
+    from datetime import UTC, datetime
+
+    from chalicelib.models import CertificateModel
+
+    now = datetime.now(UTC)
+    with CertificateModel.batch_write() as batch:
+        for i in range(count):
+            batch.save(CertificateModel(
+                f"cseed{i:08d}", certificate_no=f"SEED{i:08d}", qualification="注册测绘师", level="", specialty="",
+                holder_name="某", id_type="resident_id", id_number="110105199003070000",
+                holder_key=f"{holder_key}-{i % 1000}", issued_on=date(2023, 1, 1).isoformat(),
+                approved_on=date(2023, 1, 1).isoformat(), issuer_name="某机构", issuer_contact="010",
+                status="valid", updated_at=now))
+
+
+def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
+    import boto3
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from chalicelib import deps
+    from infra.deploy import deploy
+
+    with mock_aws():
+        os.environ.update(deploy(boto3.Session()))
+        deps.reset()
+        from app import app
+        from infra.demo import load_demo
+
+        load_demo(app)
+        _seed(seeded, "other")
+        counter = Counter()
+        _hook_clients(counter)
+        results: dict[str, tuple[int, list[str]]] = {}
+        with Client(app) as client:
+            def call(label: str, method: str, path: str, **kwargs: Any) -> Any:
+                counter.take()
+                response = client.http.request(method, path, **kwargs)
+                taken = counter.take()
+                results[label] = (sum(taken.values()), sorted(taken))
+                return response
+
+            json_headers = {"Content-Type": "application/json"}
+            login = call("POST /auth/login", "POST", "/auth/login", headers=json_headers,
+                         body=b'{"username": "demo", "password": "Demo#2026"}').json_body
+            auth = {"Authorization": f"Bearer {login['access_token']}", **json_headers}
+            call("POST /notice/accept", "POST", "/notice/accept", headers=auth,
+                 body=('{"version": "%s"}' % login["notice_version"]).encode())
+            call("GET /me", "GET", "/me", headers=auth)
+            certs = call("GET /certificates (3 certificates)", "GET", "/certificates", headers=auth).json_body
+            e_cert = next(c for c in certs["items"] if c["kind"] == "e_certificate" and c["status"] == "valid")
+            cid = e_cert["certificate_id"]
+            call("GET /certificates/{id}", "GET", f"/certificates/{cid}", headers=auth)
+            applied = call("POST /certificates/{id}/annotations", "POST", f"/certificates/{cid}/annotations",
+                           headers=auth, body=b'{"scenario": "self_use"}').json_body
+            call("GET /certificates/{id}/annotations", "GET", f"/certificates/{cid}/annotations", headers=auth)
+            aid = applied["annotation_id"]
+            call("GET /annotations/{id}", "GET", f"/annotations/{aid}", headers=auth)
+            call("GET /verify/{code} (unknown)", "GET", "/verify/ABCDEFGHJKLMNPQR")
+    return results
+
+
+def measure(many: int = 100_000) -> list[Row]:
+    few = measure_with(100)
+    lots = measure_with(many)
+    rows: list[Row] = []
+    for label, (count, ops) in few.items():
+        other = lots[label][0]
+        scan = " SCAN!" if "Scan" in ops else ""
+        rows.append((f"P3 DynamoDB requests: {label}",
+                     f"{count} with 10² certificates, {other} with {many:,} ({', '.join(ops)}){scan}"))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--many", type=int, default=100_000)
+    args = parser.parse_args()
+    for name, value in measure(args.many):
+        print(f"| {name} | {value} |")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    sys.exit(main())
