@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import sys
 from datetime import date
@@ -94,7 +95,7 @@ def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
                          body=b'{"username": "demo", "password": "Demo#2026"}').json_body
             auth = {"Authorization": f"Bearer {login['access_token']}", **json_headers}
             call("POST /notice/accept", "POST", "/notice/accept", headers=auth,
-                 body=('{"version": "%s"}' % login["notice_version"]).encode())
+                 body=json.dumps({"version": login["notice_version"]}).encode())
             call("GET /me", "GET", "/me", headers=auth)
             certs = call("GET /certificates (3 certificates)", "GET", "/certificates", headers=auth).json_body
             e_cert = next(c for c in certs["items"] if c["kind"] == "e_certificate" and c["status"] == "valid")
