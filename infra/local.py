@@ -70,6 +70,13 @@ def _request_handler_class() -> type:
         # client's delayed ACK then holds every answer back by ~40 ms.
         disable_nagle_algorithm = True
 
+        def __getattr__(self, name: str) -> Any:
+            """Methods Chalice's handler has no `do_*` for (TRACE, or any other token)
+            get the API's answer instead of http.server's 501 page."""
+            if name.startswith("do_"):
+                return self._generic_handle
+            raise AttributeError(name)
+
         def _send_error_response(self, error: LocalGatewayException) -> None:
             kind = error.headers.get("x-amzn-ErrorType", "")
             if error.CODE == 403 and kind == "UnauthorizedException":
