@@ -22,7 +22,6 @@ from schemathesis.checks import (
 from tests.e2e.helpers import accepted_session, auth, new_holder
 
 
-
 @schemathesis.serializer("application/pdf")
 def _pdf_bytes(ctx: Any, value: Any) -> bytes:
     """The generated body of POST /verify/file, sent as raw bytes."""
