@@ -97,12 +97,16 @@ def _request_handler_class() -> type:
 
 def start_api(app: Any, host: str, port: int) -> Any:
     from chalice.config import Config
-    from chalice.local import LocalDevServer, create_local_server
+    from chalice.local import LocalDevServer, ThreadedHTTPServer, create_local_server
+
+    class Server(ThreadedHTTPServer):  # type: ignore[misc]
+        # socketserver's default backlog of 5 resets connections under a burst.
+        request_queue_size = 128
 
     config = Config.create(chalice_stage="dev", app_name="certificates", project_dir=str(ROOT),
                            lambda_timeout=30, lambda_memory_size=1024)
     create_local_server(app, config, host, port)  # adapts the app for threads, as `chalice local` does
-    server = LocalDevServer(app, config, host, port, handler_cls=_request_handler_class())
+    server = LocalDevServer(app, config, host, port, handler_cls=_request_handler_class(), server_cls=Server)
     threading.Thread(target=server.server.serve_forever, name="api", daemon=True).start()
     return server
 
