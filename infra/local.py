@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -166,6 +167,12 @@ class EventPump:
         self.bucket = bucket
         self.clock = clock
         self.stop = threading.Event()
+        # One poller per queue: moto's SQS can hand one message to two concurrent receivers,
+        # and its DynamoDB does not apply concurrent updates of one item atomically, so a
+        # duplicate delivery racing itself could (only here, never on AWS) undo a status
+        # write; the sweeper would repair it minutes later. Lambda's concurrency is not
+        # needed to show the pipeline.
+        self.sqs_concurrency = 1
         self._seen_objects: dict[str, str] = {}
 
     def start(self) -> None:
@@ -174,8 +181,12 @@ class EventPump:
         for source in self.app.event_sources:
             handler = self.app.handler_map[source.name]
             if isinstance(source, SQSEventConfig):
-                target: Callable[[], None] = self._sqs_loop(source, handler)
-            elif isinstance(source, ScheduledEventConfig):
+                # Like Lambda, several batches are handled at once.
+                for i in range(self.sqs_concurrency):
+                    threading.Thread(target=self._sqs_loop(source, handler), name=f"{source.name}-{i}",
+                                     daemon=True).start()
+                continue
+            if isinstance(source, ScheduledEventConfig):
                 target = self._schedule_loop(source, handler)
             elif isinstance(source, S3EventConfig):
                 target = self._s3_loop(source.name, source.prefix or "", source.suffix or "", handler,
@@ -303,6 +314,31 @@ class EventPump:
 
 # --- start and stop -------------------------------------------------------------------------
 
+def _start_moto(host: str, port: int) -> subprocess.Popen[bytes]:
+    """moto in server mode, in a child process: the embedded AWS then has a core of its
+    own instead of sharing one interpreter lock with the app. It dies with this process
+    (PR_SET_PDEATHSIG), so no stop, however abrupt, leaves it behind."""
+    import ctypes
+
+    import requests
+
+    def die_with_parent() -> None:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)  # noqa: PLW1509
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"http://{host}:{port}/moto-api/", timeout=1)
+            return child
+        except requests.RequestException:
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the embedded AWS (moto) did not start") from None
+            time.sleep(0.1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -321,13 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    from moto.server import ThreadedMotoServer
-
     _aws_environment(args.aws_port)
     if args.clock_file:
         os.environ["CLOCK_OFFSET_FILE"] = args.clock_file
-    moto = ThreadedMotoServer(ip_address=args.host, port=args.aws_port, verbose=False)
-    moto.start()
+    moto = _start_moto(args.host, args.aws_port)
 
     import boto3
 
@@ -363,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     pump.stop.set()
     server.server.shutdown()
     server.server.server_close()
-    moto.stop()
+    moto.terminate()
+    moto.wait(timeout=10)
     return 0
 
 
