@@ -104,6 +104,8 @@ def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
             applied = call("POST /certificates/{id}/annotations", "POST", f"/certificates/{cid}/annotations",
                            headers=auth, body=b'{"scenario": "self_use"}').json_body
             call("GET /certificates/{id}/annotations", "GET", f"/certificates/{cid}/annotations", headers=auth)
+            call("GET /certificates (3 certificates, one annotated)", "GET", "/certificates", headers=auth)
+            call("GET /certificates/{id} (annotated)", "GET", f"/certificates/{cid}", headers=auth)
             aid = applied["annotation_id"]
             call("GET /annotations/{id}", "GET", f"/annotations/{aid}", headers=auth)
             call("GET /verify/{code} (unknown)", "GET", "/verify/ABCDEFGHJKLMNPQR")

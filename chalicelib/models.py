@@ -98,6 +98,8 @@ class CertificateModel(Model):
     file_key = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     loaded_at = UTCDateTimeAttribute(null=True)
+    # The newest annotation applied for, so a list of certificates needs one BatchGet.
+    latest_annotation_id = UnicodeAttribute(null=True)
     # "1" from the moment a certificate is first loaded until its holder has been told.
     announce = UnicodeAttribute(null=True)
 

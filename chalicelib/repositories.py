@@ -227,7 +227,7 @@ def _certificate(model: CertificateModel) -> Certificate:
         holder_key=model.holder_key, issued_on=date.fromisoformat(model.issued_on),
         approved_on=date.fromisoformat(model.approved_on), issuer_name=model.issuer_name,
         issuer_contact=model.issuer_contact, status=CertificateStatus(model.status),
-        file_key=model.file_key)
+        file_key=model.file_key, latest_annotation_id=model.latest_annotation_id)
 
 
 
@@ -261,6 +261,9 @@ class AnnotationRepository:
                 tx.save(slot, condition=QuotaSlotModel.certificate_id.does_not_exist()
                         | (QuotaSlotModel.counts_until < today.isoformat()))
                 tx.save(_annotation_model(annotation), condition=AnnotationModel.annotation_id.does_not_exist())
+                tx.update(CertificateModel(annotation.certificate_id),
+                          actions=[CertificateModel.latest_annotation_id.set(annotation.annotation_id)],
+                          condition=CertificateModel.certificate_id.exists())
         except TransactWriteError as e:
             if e.cause_response_code == "TransactionCanceledException":
                 raise ConcurrentUpdate() from e
@@ -271,6 +274,12 @@ class AnnotationRepository:
             return _annotation(AnnotationModel.get(annotation_id, consistent_read=True))
         except DoesNotExist:
             return None
+
+    def annotations_by_id(self, annotation_ids: list[str]) -> dict[str, Annotation]:
+        """Several annotations in one BatchGetItem (per 100)."""
+        if not annotation_ids:
+            return {}
+        return {m.annotation_id: _annotation(m) for m in AnnotationModel.batch_get(annotation_ids)}
 
     def annotations_of(self, certificate_id: str, limit: int | None = None) -> list[Annotation]:
         """Newest first."""

@@ -42,11 +42,12 @@ class Stack:
     @contextmanager
     def clock_moved(self, seconds: float) -> Iterator[None]:
         """Move the server's clock forward (the local stack's --clock-file), then back."""
+        before = self.clock_file.read_text()
         self.clock_file.write_text(str(seconds))
         try:
             yield
         finally:
-            self.clock_file.write_text("0")
+            self.clock_file.write_text(before)
 
 
 @contextmanager

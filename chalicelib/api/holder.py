@@ -58,8 +58,8 @@ def _annotation_view(annotation: Annotation | None) -> dict[str, Any] | None:
 def list_certificates() -> dict[str, Any]:
     store = deps.repository()
     certs = certificates.list_for(_holder(), notice=current_notice(), store=store)
-    return {"items": [certificates.view(c, _annotation_view(annotating.latest(c, store=store.annotations)))
-                      for c in certs]}
+    latest = annotating.latest_of(certs, store=store.annotations)
+    return {"items": [certificates.view(c, _annotation_view(latest.get(c.certificate_id))) for c in certs]}
 
 
 @bp.route("/certificates/{certificate_id}", methods=["GET"], authorizer=holder_token)

@@ -71,6 +71,7 @@ class Certificate:
     issuer_contact: str
     status: CertificateStatus
     file_key: str | None = None
+    latest_annotation_id: str | None = None
 
     @property
     def kind(self) -> CertificateKind:

@@ -42,6 +42,7 @@ class AnnotationStore(Protocol):
     def create_annotation(self, annotation: Annotation, today: date) -> None: ...
     def annotation(self, annotation_id: str) -> Annotation | None: ...
     def annotations_of(self, certificate_id: str, limit: int | None = None) -> list[Annotation]: ...
+    def annotations_by_id(self, annotation_ids: list[str]) -> dict[str, Annotation]: ...
     def mark_failed(self, annotation: Annotation, reason: str) -> bool: ...
     def withdraw(self, annotation_id: str, now: datetime) -> bool: ...
 
@@ -116,8 +117,14 @@ def list_for(cert: Certificate, *, store: AnnotationStore, now: datetime) -> tup
 
 
 def latest(cert: Certificate, *, store: AnnotationStore) -> Annotation | None:
-    found = store.annotations_of(cert.certificate_id, limit=1)
-    return found[0] if found else None
+    return latest_of([cert], store=store).get(cert.certificate_id)
+
+
+def latest_of(certs: list[Certificate], *, store: AnnotationStore) -> dict[str, Annotation]:
+    """Each certificate's newest annotation, by certificate ID, in one read."""
+    found = store.annotations_by_id([c.latest_annotation_id for c in certs if c.latest_annotation_id])
+    return {c.certificate_id: found[c.latest_annotation_id] for c in certs
+            if c.latest_annotation_id and c.latest_annotation_id in found}
 
 
 def servable(annotation: Annotation, now: datetime) -> Annotation:
