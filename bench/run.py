@@ -162,6 +162,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--annotations", type=int, default=100)
     parser.add_argument("--skip-stack", action="store_true")
+    parser.add_argument("--load-seconds", type=float, default=60, help="P5's duration (0 skips it)")
     parser.add_argument("--many", type=int, default=100_000, help="certificates loaded for the P3 request counts")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
@@ -174,6 +175,9 @@ def main() -> int:
     rows += import_rows()
     if not args.skip_stack:
         rows += stack_rows(args.annotations)
+        if args.load_seconds > 0:
+            from bench import bench_load
+            rows += bench_load.measure(args.load_seconds)
     width = max(len(name) for name, _ in rows)
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d')}\n")
