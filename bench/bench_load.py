@@ -104,10 +104,14 @@ def measure(seconds: float = 60, clients: int = 8) -> list[Row]:
         session = requests.Session()
         session.headers.update(headers)
         waiting = set(accepted)
+        errors: Counter[int] = Counter()
         deadline = time.monotonic() + 600
         while waiting and time.monotonic() < deadline:
             for annotation_id in list(waiting):
-                if session.get(stack.url(f"/annotations/{annotation_id}"), timeout=30).json()["status"] != "pending":
+                r = session.get(stack.url(f"/annotations/{annotation_id}"), timeout=30)
+                if r.status_code != 200:
+                    errors[r.status_code] += 1
+                elif r.json()["status"] != "pending":
                     waiting.discard(annotation_id)
             time.sleep(0.2)
         drained = time.monotonic() - started
@@ -123,6 +127,7 @@ def measure(seconds: float = 60, clients: int = 8) -> list[Row]:
         ("P5 copies made (submit start -> all ready)", f"{ready / drained:.1f}/s ({ready} of {len(accepted)})"),
         ("P5 lost / duplicated annotations", f"{lost} / {max(0, duplicated)}"),
         ("P5 refused during the run", ", ".join(f"{k}: {v}" for k, v in refused.items()) or "none"),
+        ("P5 errors while waiting for the copies", ", ".join(f"{k}: {v}" for k, v in errors.items()) or "none"),
     ]
 
 

@@ -170,21 +170,19 @@ def main() -> int:
     for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
                         ("AWS_DEFAULT_REGION", "us-east-1")):
         os.environ.setdefault(name, value)
-    rows: list[Row] = []
-    rows += in_process_rows(args.many)
-    rows += import_rows()
-    if not args.skip_stack:
-        rows += stack_rows(args.annotations)
-        if args.load_seconds > 0:
-            from bench import bench_load
-            rows += bench_load.measure(args.load_seconds)
-    width = max(len(name) for name, _ in rows)
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d')}\n")
-    print(f"| {'measure'.ljust(width)} | value |")
-    print(f"| {'-' * width} | ----- |")
-    for name, value in rows:
-        print(f"| {name.ljust(width)} | {value} |")
+    print("| measure | value |")
+    print("| ------- | ----- |", flush=True)
+    sections = [lambda: in_process_rows(args.many), import_rows]
+    if not args.skip_stack:
+        sections.append(lambda: stack_rows(args.annotations))
+        if args.load_seconds > 0:
+            from bench import bench_load
+            sections.append(lambda: bench_load.measure(args.load_seconds))
+    for section in sections:  # each section's rows as soon as they are measured
+        for name, value in section():
+            print(f"| {name} | {value} |", flush=True)
     return 0
 
 

@@ -27,6 +27,7 @@ class Settings:
     render_dlq_url: str
     token_key_secret_id: str
     id_hash_key_secret_id: str
+    signing_secret_id: str
     public_base_url: str
     allowed_origins: tuple[str, ...]
     token_lifetime_seconds: int = 7200
@@ -51,6 +52,7 @@ ENV_NAMES = {
     "render_dlq_url": "RENDER_DLQ_URL",
     "token_key_secret_id": "TOKEN_KEY_SECRET_ID",
     "id_hash_key_secret_id": "ID_HASH_KEY_SECRET_ID",
+    "signing_secret_id": "SIGNING_SECRET_ID",
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.session
 
@@ -21,6 +21,9 @@ from chalicelib.security import IdHasher, PasswordHasher, TokenSigner
 from chalicelib.services import rendering
 from chalicelib.services.annotating import Links
 from chalicelib.storage import FileStore
+
+if TYPE_CHECKING:
+    from chalicelib.signing import PdfSigner
 
 
 class _Clients:
@@ -81,7 +84,14 @@ def links() -> Links:
 def copy_renderer() -> rendering.Renderer:
     from chalicelib.services import copies
 
-    return copies.render_copy
+    return partial(copies.signed_copy, signer=pdf_signer())
+
+
+@lru_cache(maxsize=1)
+def pdf_signer() -> PdfSigner:
+    from chalicelib.signing import PdfSigner, SigningMaterial
+
+    return PdfSigner(SigningMaterial.from_json(_secret(get_settings().signing_secret_id)))
 
 
 def glyph_check() -> Callable[[str], set[str]]:
@@ -119,8 +129,8 @@ def password_hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
-_CACHED = (session, clock, repository, files, render_queue, dead_letters, notifier, links, _secret, token_signer,
-           id_hasher, password_hasher)
+_CACHED = (session, clock, pdf_signer, repository, files, render_queue, dead_letters, notifier, links, _secret,
+           token_signer, id_hasher, password_hasher)
 
 
 def reset() -> None:

@@ -27,6 +27,7 @@ OUTPUT_ENV = {
     "RenderDlqUrl": "RENDER_DLQ_URL",
     "TokenKeySecretId": "TOKEN_KEY_SECRET_ID",
     "IdHashKeySecretId": "ID_HASH_KEY_SECRET_ID",
+    "SigningSecretId": "SIGNING_SECRET_ID",
 }
 
 
@@ -114,6 +115,17 @@ def _create_secrets(session: Any, stack_name: str, doc: dict[str, Any],
         try:
             created[key] = sm.describe_secret(SecretId=name)["ARN"]
         except sm.exceptions.ResourceNotFoundException:
-            value = secrets.token_urlsafe(48)
-            created[key] = sm.create_secret(Name=name, SecretString=value)["ARN"]
+            created[key] = sm.create_secret(Name=name, SecretString=_secret_value(logical))["ARN"]
     return created
+
+
+def _secret_value(logical: str) -> str:
+    """A random key, as GenerateSecretString would make; for the signing material, a
+    self-signed CA and document-signing certificate made on this first start."""
+    if logical == "SigningMaterial":
+        from datetime import UTC, datetime
+
+        from infra.pki import create_local_material
+
+        return create_local_material(now=datetime.now(UTC)).to_json()
+    return secrets.token_urlsafe(48)

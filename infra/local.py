@@ -326,7 +326,7 @@ def _start_moto(host: str, port: int) -> subprocess.Popen[bytes]:
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
     child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        [sys.executable, "-m", "infra.moto_server", host, str(port)], cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)  # noqa: PLW1509
     deadline = time.monotonic() + 30
     while True:

@@ -12,6 +12,7 @@ from dataclasses import replace
 from chalicelib import render
 from chalicelib.domain.certificates import Certificate, CertificateKind, certificate_file_key
 from chalicelib.services.rendering import CopyFacts
+from chalicelib.signing import PdfSigner
 from chalicelib.storage import FileStore
 
 
@@ -24,6 +25,12 @@ def render_copy(facts: CopyFacts) -> bytes:
         annotation_no=facts.annotation_no, scenario_name=facts.scenario_name, valid_from=facts.ready_at,
         valid_until=facts.valid_until, annotated_at=facts.ready_at, verification_code=facts.verification_code,
         verify_url=facts.verify_url))
+
+
+def signed_copy(facts: CopyFacts, *, signer: PdfSigner) -> bytes:
+    """The annotated copy, signed (PAdES) at the moment it was made: the same facts always
+    give the same bytes, so a redelivered job stores an identical file."""
+    return signer.sign(render_copy(facts), signing_time=facts.ready_at)
 
 
 def certificate_file(cert: Certificate) -> bytes:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 
 import boto3
@@ -14,8 +15,25 @@ from chalicelib import deps
 from infra.deploy import deploy
 
 
+def _serialize_moto_dynamodb() -> None:
+    """moto checks a transaction's conditions and applies its writes without a lock; DynamoDB
+    serializes them. Take DynamoDB requests one at a time, as infra/moto_server.py does for
+    the local stack, so that races are decided as on AWS."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> object:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
 @pytest.fixture(scope="session")
 def aws() -> Iterator[dict[str, str]]:
+    _serialize_moto_dynamodb()
     with mock_aws():
         env = deploy(boto3.Session())
         os.environ.update(env)

@@ -262,3 +262,24 @@ def test_the_sweeper_requeues_stuck_annotations_and_fails_dead_lettered_ones(rep
     not_yet = RecordingQueue()
     sweeping.sweep(store=repo.annotations, queue=not_yet, dead_letters=DeadLetters(), now=NOW + timedelta(minutes=1))
     assert stuck.annotation_id not in not_yet.sent  # pending for a minute is not stuck yet
+
+
+def test_the_worker_stores_a_signed_copy_that_pdfsig_calls_valid_and_a_changed_byte_breaks(repo, tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("pdfsig") is None:
+        pytest.skip("poppler's pdfsig is not installed (make test installs poppler-utils)")
+    cert = a_certificate(repo)
+    annotation = apply(repo, cert)
+    assert render(annotation.annotation_id, renderer=deps.copy_renderer()) is Outcome.READY
+    ready = repo.annotations.annotation(annotation.annotation_id)
+    signed = tmp_path / "copy.pdf"
+    signed.write_bytes(deps.files().get(ready.file_key))
+    report = subprocess.run(["pdfsig", str(signed)], capture_output=True, text=True, check=False).stdout
+    assert "Signature is Valid." in report and "Total document signed" in report
+    data = bytearray(signed.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    signed.write_bytes(bytes(data))
+    report = subprocess.run(["pdfsig", str(signed)], capture_output=True, text=True, check=False).stdout
+    assert "Signature is Valid." not in report
