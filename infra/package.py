@@ -50,6 +50,9 @@ def main(stage: str = "prod") -> int:
 # What the Lambda Python runtime already has (it ships boto3 and its dependencies), and
 # sources that wheels carry beside their compiled modules.
 RUNTIME_PROVIDED = ("botocore", "boto3", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+# Installed as dependencies but never imported on our paths (images in fpdf2, XML in pyHanko);
+# tests/unit/test_package_exclusions.py renders and signs a copy with them blocked.
+NEVER_IMPORTED = ("lxml", "PIL", "pillow")
 DROPPED_SUFFIXES = (".c", ".pyx", ".pxd", ".pyi")
 
 
@@ -58,7 +61,7 @@ def slim(path: Path) -> None:
     def keep(name: str) -> bool:
         top = name.split("/", 1)[0]
         provided = any(top == p or (top.startswith(p.removesuffix(".py") + "-") and top.endswith(".dist-info"))
-                       for p in RUNTIME_PROVIDED)
+                       for p in RUNTIME_PROVIDED + NEVER_IMPORTED)
         return not provided and not name.endswith(DROPPED_SUFFIXES)
 
     slimmed = path.with_suffix(".slim.zip")
