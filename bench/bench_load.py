@@ -25,30 +25,32 @@ sys.path.insert(0, str(ROOT))
 Row = tuple[str, str]
 
 
-def _holder(stack: Any, certificates: int) -> tuple[dict[str, str], list[str]]:
+def holder_with_certificates(stack: Any, certificates: int, name: str = "load") -> tuple[dict[str, str], list[str]]:
+    """A holder, registered and past the notice, with `certificates` e-certificates that
+    arrived as any batch does (a CSV under imports/); the auth headers and certificate IDs."""
     import boto3
     import requests
 
     from chalicelib.domain.identity import resident_id_check_digit
 
-    first17 = "11010519830303" + "555"
+    first17 = "110105" + ("19830303" if name == "load" else "19850101") + "555"
     id_number = first17 + resident_id_check_digit(first17)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["certificate_no", "qualification", "level", "specialty", "holder_name", "id_type", "id_number",
                      "issued_on", "approved_on", "issuer_name", "issuer_contact", "status"])
     for i in range(certificates):
-        writer.writerow([f"LOAD{i:06d}", "注册测绘师", "", "", "吴十", "resident_id", id_number, "2024-01-01",
+        writer.writerow([f"{name.upper()}{i:06d}", "注册测绘师", "", "", "吴十", "resident_id", id_number, "2024-01-01",
                          "2023-12-01", "国家测绘地理信息局", "010-00000000", "valid"])
     s3 = boto3.client("s3", endpoint_url=stack.aws, region_name="us-east-1", aws_access_key_id="local",
                       aws_secret_access_key="local")
     bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if "filesbucket" in b["Name"])
-    s3.put_object(Bucket=bucket, Key="imports/load.csv", Body=buffer.getvalue().encode("utf-8"))
+    s3.put_object(Bucket=bucket, Key=f"imports/{name}.csv", Body=buffer.getvalue().encode("utf-8"))
     requests.post(stack.url("/auth/register"), timeout=10, json={
-        "username": "load_holder", "password": "Load#2026pw", "name": "吴十", "id_type": "resident_id",
+        "username": f"{name}_holder", "password": "Load#2026pw", "name": "吴十", "id_type": "resident_id",
         "id_number": id_number}).raise_for_status()
     login = requests.post(stack.url("/auth/login"), timeout=10,
-                          json={"username": "load_holder", "password": "Load#2026pw"}).json()
+                          json={"username": f"{name}_holder", "password": "Load#2026pw"}).json()
     headers = {"Authorization": f"Bearer {login['access_token']}"}
     requests.post(stack.url("/notice/accept"), headers=headers, json={"version": login["notice_version"]},
                   timeout=5).raise_for_status()
@@ -70,7 +72,7 @@ def measure(seconds: float = 60, clients: int = 8) -> list[Row]:
 
     with running_stack() as stack:
         expected_rate = 60
-        headers, cert_ids = _holder(stack, int(seconds * expected_rate / 3) + 50)
+        headers, cert_ids = holder_with_certificates(stack, int(seconds * expected_rate / 3) + 50)
         slots = iter([c for c in cert_ids for _ in range(3)])
         lock = threading.Lock()
         accepted: list[str] = []

@@ -10,15 +10,12 @@ it, submit -> ready turnaround and verification latency over HTTP.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,44 +70,16 @@ def in_process_rows(many: int) -> list[Row]:
 
 def stack_rows(count: int) -> list[Row]:
     """P1 and verification latency over HTTP against the local stack."""
-    import boto3
     import requests
 
-    from chalicelib.domain.identity import resident_id_check_digit
+    from bench.bench_load import holder_with_certificates
     from infra.harness import running_stack
 
-    first17 = "11010519850101" + "777"
-    holder_id = first17 + resident_id_check_digit(first17)
     with running_stack() as stack:
         rows: list[Row] = [("local stack start-up (process start -> ready)", f"{stack.started_in:.1f} s")]
-        # Certificates for the run arrive like any batch: a CSV under imports/.
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["certificate_no", "qualification", "level", "specialty", "holder_name", "id_type",
-                         "id_number", "issued_on", "approved_on", "issuer_name", "issuer_contact", "status"])
         per_cert = 3
-        for i in range(count // per_cert + 1):
-            writer.writerow([f"BENCH{i:06d}", "注册测绘师", "", "", "周九", "resident_id", holder_id,
-                             date(2024, 1, 1).isoformat(), date(2023, 12, 1).isoformat(), "国家测绘地理信息局",
-                             "010-00000000", "valid"])
-        s3 = boto3.client("s3", endpoint_url=stack.aws, region_name="us-east-1",
-                          aws_access_key_id="local", aws_secret_access_key="local")
-        bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if "filesbucket" in b["Name"])
-        s3.put_object(Bucket=bucket, Key="imports/bench.csv", Body=buffer.getvalue().encode("utf-8"))
-        requests.post(stack.url("/auth/register"), timeout=10, json={
-            "username": "bench_holder", "password": "Bench#2026pw", "name": "周九", "id_type": "resident_id",
-            "id_number": holder_id}).raise_for_status()
-        login = requests.post(stack.url("/auth/login"), timeout=10,
-                              json={"username": "bench_holder", "password": "Bench#2026pw"}).json()
-        headers = {"Authorization": f"Bearer {login['access_token']}"}
-        requests.post(stack.url("/notice/accept"), headers=headers, json={"version": login["notice_version"]},
-                      timeout=5).raise_for_status()
-        deadline = time.monotonic() + 60
-        while True:
-            certs = requests.get(stack.url("/certificates"), headers=headers, timeout=10).json()["items"]
-            if len(certs) >= count // per_cert + 1 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        headers, cert_ids = holder_with_certificates(stack, count // per_cert + 1, "bench")
+        certs = [{"certificate_id": c} for c in cert_ids]
         session = requests.Session()
         session.headers.update(headers)
         turnaround: list[float] = []
