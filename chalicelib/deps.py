@@ -5,7 +5,7 @@ first, and everything is built once per Lambda container."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +13,7 @@ import botocore.session
 
 from chalicelib.config import get_settings
 from chalicelib.domain.certificates import Certificate
-from chalicelib.domain.clock import OffsetClock
+from chalicelib.domain.clock import utcnow
 from chalicelib.notify import Notifier
 from chalicelib.queue import DeadLetters, RenderQueue
 from chalicelib.repositories import Repository
@@ -41,6 +41,28 @@ class _Clients:
 @lru_cache(maxsize=1)
 def session() -> _Clients:
     return _Clients(get_settings().region)
+
+
+class OffsetClock:
+    """UTC now, shifted by the number of seconds written in a file.
+
+    Only the local stack sets this up (`--clock-file`), so that end-to-end tests can move
+    the server's time forward (to see a copy expire) without waiting; in AWS the file is
+    never configured and this is plain `utcnow()`.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+
+    def __call__(self) -> datetime:
+        now = utcnow()
+        if not self._path:
+            return now
+        try:
+            with open(self._path, encoding="ascii") as f:
+                return now + timedelta(seconds=float(f.read().strip() or 0))
+        except (OSError, ValueError):
+            return now
 
 
 @lru_cache(maxsize=1)
