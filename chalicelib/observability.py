@@ -46,7 +46,9 @@ def milliseconds(name: str, value: float) -> None:
 
 
 def flush() -> None:
-    metrics().flush_metrics(raise_on_empty_metrics=False)
+    """Publish this invocation's metrics, if it recorded any."""
+    if metrics().metric_set:
+        metrics().flush_metrics(raise_on_empty_metrics=False)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
