@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 AWS_MOCK_PORT ?= 5000
-APT_PACKAGES := poppler-utils libnss3-tools chromium
+APT_PACKAGES := poppler-utils libnss3-tools chromium fonts-noto-cjk
 
 .PHONY: run test lint typecheck unit integration e2e bench package clean deps system-deps
 

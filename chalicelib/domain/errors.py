@@ -63,11 +63,17 @@ class UsernameTaken(DomainError):
 
     message = "用户名已被使用"
 
+    def __init__(self) -> None:
+        super().__init__(details={"field": "username"})
+
 
 class IdNumberRegistered(DomainError):
     """Another account was already registered with this ID document."""
 
     message = "该证件号码已注册账号"
+
+    def __init__(self) -> None:
+        super().__init__(details={"field": "id_number"})
 
 
 class InvalidCredentials(DomainError):

@@ -566,8 +566,10 @@ class CertificatePage {
           json: { scenario: select.value, validity_days: value } });
       } catch (error) {
         showError(errorEl, error);
-        if (error instanceof ApiError && error.code === "annotation_quota_exceeded" && error.details.next_available_on) {
-          errorEl.append(`下次可申请日期：${error.details.next_available_on}。`);
+        if (error instanceof ApiError && error.code === "annotation_quota_exceeded") {
+          const next = error.details.next_available_on;
+          if (next && !error.message.includes(next)) errorEl.append(`（下次可申请日期：${next}）`);
+          this.refresh(); // the meter and the next date, as they are now
         }
         errorEl.focus();
         return;

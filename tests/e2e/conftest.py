@@ -18,7 +18,8 @@ from chalicelib.domain.identity import resident_id_check_digit
 from infra.harness import Stack, StackFailed, running_stack
 
 RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17})([\dX])(?![0-9A-Za-z])")
-MOBILE = re.compile(r"(?<![0-9])1[3-9]\d{9}(?![0-9])")
+# Bounded by letters too: hashes and link signatures are hex, and their digit runs are not phones.
+MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
 
 
 def personal_data(text: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import date, timedelta
 from typing import Any
 
 import requests
@@ -13,7 +14,12 @@ LISI = {"username": "lisi", "password": "Lisi#2026pw", "name": "李四", "id_typ
         "id_number": "440304198512120023", "phone": "13912345678"}
 
 
-def a_resident_id(birth: str = "19900101") -> str:
+def a_resident_id(birth: str | None = None) -> str:
+    """A valid resident ID; without a birth date, a random one, so that holders made in one
+    session never collide."""
+    if birth is None:
+        born = date(1960, 1, 1) + timedelta(days=secrets.randbelow(365 * 40))
+        birth = f"{born:%Y%m%d}"
     first17 = "110105" + birth + f"{secrets.randbelow(1000):03d}"
     return first17 + resident_id_check_digit(first17)
 

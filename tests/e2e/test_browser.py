@@ -328,6 +328,7 @@ def test_a_new_holder_registers_through_the_page_sees_the_notice_then_an_empty_l
     w = open_page()
     page = w.page
     w.allow(400, "/auth/register")
+    w.allow(409, "/auth/register")
     page.goto(stack.url("/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("持证人登录")
     assert_accessible_basics(page)
@@ -339,17 +340,25 @@ def test_a_new_holder_registers_through_the_page_sees_the_notice_then_an_empty_l
     options = page.get_by_label("证件类型").locator("option").all_inner_texts()
     assert options == ["居民身份证", "港澳居民来往内地通行证", "台湾居民来往大陆通行证", "护照", "外国人永久居留身份证"]
     username = f"web_{secrets.token_hex(4)}"
-    id_number = a_resident_id(f"19{secrets.randbelow(30) + 70}0{secrets.randbelow(9) + 1}2{secrets.randbelow(9)}")
-    page.get_by_label("用户名").fill(username)
+    id_number = a_resident_id(a_birth_date())
+    wrong = id_number[:-1] + ("1" if id_number[-1] != "1" else "2")
+    page.get_by_label("用户名").fill("demo")
     page.get_by_label("密码").fill("Fresh#2026pw")
     page.get_by_label("姓名").fill("孙八")
     page.get_by_label("证件类型").select_option("resident_id")
-    wrong = id_number[:-1] + ("1" if id_number[-1] != "1" else "2")
-    page.get_by_label("证件号码").fill(wrong)
+    page.get_by_label("证件号码").fill(id_number)
     page.get_by_role("button", name="注册", exact=True).click()
-    # The server's message, next to the field it names, and the field marked invalid.
+    # Each refusal is the server's message next to the field it concerns, the field marked invalid.
+    name_field = page.get_by_label("用户名")
+    expect(page.locator("#reg-username-error")).to_have_text("用户名已被使用")
+    expect(name_field).to_have_attribute("aria-invalid", "true")
+    expect(name_field).to_be_focused()
+    name_field.fill(username)
     id_field = page.get_by_label("证件号码")
+    id_field.fill(wrong)
+    page.get_by_role("button", name="注册", exact=True).click()
     expect(page.locator("#reg-id-number-error")).to_contain_text("证件号码不正确")
+    expect(page.locator("#reg-username-error")).to_be_hidden()
     expect(id_field).to_have_attribute("aria-invalid", "true")
     expect(id_field).to_be_focused()
 
@@ -447,7 +456,7 @@ def test_the_demo_holder_applies_for_a_copy_watches_it_become_ready_and_a_verifi
         next_on = error["details"]["next_available_on"]
         form_message = page.locator(".apply-form .form-message")
         expect(form_message).to_contain_text(error["message"])
-        expect(form_message).to_contain_text(f"下次可申请日期：{next_on}")
+        expect(form_message).to_contain_text(next_on)
         expect(page.locator(".meter-text")).to_have_text("已用 3/3")
         expect(page.locator(".quota")).to_contain_text(f"下次可申请日期：{next_on}")
         # The rest of the journey with a holder whose quota nobody else uses.
