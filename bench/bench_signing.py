@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.bench_render import COPY  # noqa: E402
+from bench.timing import p95, timings  # noqa: E402
 from chalicelib import render  # noqa: E402
 from chalicelib.signing import PdfSigner, SigningMaterial  # noqa: E402
 from infra.pki import KeyType, create_local_material  # noqa: E402
@@ -32,23 +32,12 @@ SIGNED_AT = datetime(2026, 11, 23, 6, 5, 9, tzinfo=UTC)
 KEYS: list[tuple[KeyType, str]] = [("ec-p256", "EC P-256"), ("rsa-2048", "RSA-2048")]
 
 
-def timings(fn: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
 
 
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1]
 
 
 def stock_sign(material: SigningMaterial) -> Callable[[bytes], bytes]:
