@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.timing import p95, timings  # noqa: E402
+from bench.timing import p95, print_rows, timings  # noqa: E402
 from chalicelib import render  # noqa: E402
 from chalicelib.render import AnnotatedCopy, CertificateFile  # noqa: E402
 
@@ -128,13 +128,7 @@ def measure() -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    rows = measure()
-    width = max(len(name) for name, _ in rows)
-    print(f"{'render.py benchmark':<{width}}  value")
-    print("-" * (width + 20))
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-
+    print_rows("render.py benchmark", measure())
 
 if __name__ == "__main__":
     main()

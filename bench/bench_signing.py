@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.bench_render import COPY  # noqa: E402
-from bench.timing import p95, timings  # noqa: E402
+from bench.timing import p95, print_rows, timings  # noqa: E402
 from chalicelib import render  # noqa: E402
 from chalicelib.signing import PdfSigner, SigningMaterial  # noqa: E402
 from infra.pki import KeyType, create_local_material  # noqa: E402
@@ -110,13 +110,7 @@ def measure() -> list[tuple[str, str]]:
 
 
 def main() -> None:
-    rows = measure()
-    width = max(len(name) for name, _ in rows)
-    print(f"{'signing.py benchmark':<{width}}  value")
-    print("-" * (width + 24))
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-
+    print_rows("signing.py benchmark", measure())
 
 if __name__ == "__main__":
     main()

@@ -21,3 +21,12 @@ def timings(fn: Callable[[], object], runs: int, warmup: int = 3) -> list[float]
 
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
+
+
+def print_rows(title: str, rows: list[tuple[str, str]]) -> None:
+    """A benchmark's rows as an aligned two-column table."""
+    width = max(len(name) for name, _ in rows)
+    print(f"{title:<{width}}  value")
+    print("-" * (width + 24))
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")

@@ -77,19 +77,10 @@ class CertificateFile:
 
 
 @dataclass(frozen=True)
-class AnnotatedCopy:
-    """What an annotated copy (加注件) shows. Instants are timezone-aware UTC and are
-    printed in Beijing time."""
+class AnnotatedCopy(CertificateFile):
+    """What an annotated copy (加注件) shows: the certificate's content plus the annotation.
+    Instants are timezone-aware UTC and are printed in Beijing time."""
 
-    qualification: str
-    level: str
-    specialty: str
-    holder_name: str
-    id_number: str
-    certificate_no: str
-    issuer_name: str
-    issued_on: date
-    approved_on: date
     annotation_no: str
     scenario_name: str
     valid_from: datetime
@@ -178,7 +169,7 @@ PT = 25.4 / 72  # mm per point
 Color = tuple[int, int, int]
 
 
-def _certificate_fields(cert: CertificateFile | AnnotatedCopy) -> list[tuple[str, str]]:
+def _certificate_fields(cert: CertificateFile) -> list[tuple[str, str]]:
     return [
         ("资格名称", _clean(cert.qualification)),
         ("级别", _clean(cert.level) or "—"),

@@ -7,7 +7,8 @@ Only the workers import this module (through `deps`), so fpdf2 never loads on th
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import fields, replace
+from typing import Any
 
 from chalicelib import render
 from chalicelib.domain.certificates import Certificate, CertificateKind, certificate_file_key
@@ -16,15 +17,16 @@ from chalicelib.signing import PdfSigner
 from chalicelib.storage import FileStore
 
 
+def _content(cert: Certificate) -> dict[str, Any]:
+    """The certificate's printed content, as both PDFs take it."""
+    return {f.name: getattr(cert, f.name) for f in fields(render.CertificateFile)}
+
+
 def render_copy(facts: CopyFacts) -> bytes:
-    cert = facts.certificate
     return render.render_annotated_copy(render.AnnotatedCopy(
-        qualification=cert.qualification, level=cert.level, specialty=cert.specialty,
-        holder_name=cert.holder_name, id_number=cert.id_number, certificate_no=cert.certificate_no,
-        issuer_name=cert.issuer_name, issued_on=cert.issued_on, approved_on=cert.approved_on,
-        annotation_no=facts.annotation_no, scenario_name=facts.scenario_name, valid_from=facts.ready_at,
-        valid_until=facts.valid_until, annotated_at=facts.ready_at, verification_code=facts.verification_code,
-        verify_url=facts.verify_url))
+        **_content(facts.certificate), annotation_no=facts.annotation_no, scenario_name=facts.scenario_name,
+        valid_from=facts.ready_at, valid_until=facts.valid_until, annotated_at=facts.ready_at,
+        verification_code=facts.verification_code, verify_url=facts.verify_url))
 
 
 def signed_copy(facts: CopyFacts, *, signer: PdfSigner) -> bytes:
@@ -34,10 +36,7 @@ def signed_copy(facts: CopyFacts, *, signer: PdfSigner) -> bytes:
 
 
 def certificate_file(cert: Certificate) -> bytes:
-    return render.render_certificate_file(render.CertificateFile(
-        qualification=cert.qualification, level=cert.level, specialty=cert.specialty,
-        holder_name=cert.holder_name, id_number=cert.id_number, certificate_no=cert.certificate_no,
-        issuer_name=cert.issuer_name, issued_on=cert.issued_on, approved_on=cert.approved_on))
+    return render.render_certificate_file(render.CertificateFile(**_content(cert)))
 
 
 def missing_glyphs(text: str) -> set[str]:
