@@ -63,6 +63,15 @@ def _seed(count: int, holder_key: str) -> None:
                 status="valid", updated_at=now))
 
 
+def _stored_copy(annotation_id: str) -> bytes:
+    """The copy's bytes as the holder would download them (read outside the counting)."""
+    from chalicelib import deps
+
+    annotation = deps.repository().annotations.annotation(annotation_id)
+    assert annotation is not None and annotation.file_key is not None
+    return deps.files().get(annotation.file_key)
+
+
 def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
     import boto3
     from chalice.test import Client
@@ -99,16 +108,32 @@ def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
             call("GET /me", "GET", "/me", headers=auth)
             certs = call("GET /certificates (3 certificates)", "GET", "/certificates", headers=auth).json_body
             e_cert = next(c for c in certs["items"] if c["kind"] == "e_certificate" and c["status"] == "valid")
+            e_file = next(c for c in certs["items"] if c["kind"] == "e_file" and c["status"] == "valid")
             cid = e_cert["certificate_id"]
             call("GET /certificates/{id}", "GET", f"/certificates/{cid}", headers=auth)
+            call("GET /certificates/{id}/file (证书电子文件)", "GET", f"/certificates/{e_file['certificate_id']}/file",
+                 headers=auth)
             applied = call("POST /certificates/{id}/annotations", "POST", f"/certificates/{cid}/annotations",
                            headers=auth, body=b'{"scenario": "self_use"}').json_body
+            aid = applied["annotation_id"]
+            counter.take()
+            rendered = client.lambda_.invoke("render_worker", client.events.generate_sqs_event(
+                message_bodies=[json.dumps({"annotation_id": aid})], queue_name="render"))
+            assert not rendered.payload["batchItemFailures"], rendered.payload
+            taken = counter.take()
+            results["render worker, per copy (SQS message -> ready)"] = (sum(taken.values()), sorted(taken))
             call("GET /certificates/{id}/annotations", "GET", f"/certificates/{cid}/annotations", headers=auth)
             call("GET /certificates (3 certificates, one annotated)", "GET", "/certificates", headers=auth)
             call("GET /certificates/{id} (annotated)", "GET", f"/certificates/{cid}", headers=auth)
-            aid = applied["annotation_id"]
-            call("GET /annotations/{id}", "GET", f"/annotations/{aid}", headers=auth)
+            ready = call("GET /annotations/{id}", "GET", f"/annotations/{aid}", headers=auth).json_body
+            call("GET /annotations/{id}/file", "GET", f"/annotations/{aid}/file", headers=auth)
+            call("GET /verify/{code} (a copy)", "GET", f"/verify/{ready['verification_code']}")
             call("GET /verify/{code} (unknown)", "GET", "/verify/ABCDEFGHJKLMNPQR")
+            call("POST /verify/file (a copy)", "POST", "/verify/file", headers={"Content-Type": "application/pdf"},
+                 body=_stored_copy(aid))
+            call("GET /annotations/{id}/verifications", "GET", f"/annotations/{aid}/verifications", headers=auth)
+            call("POST /annotations/{id}/withdraw", "POST", f"/annotations/{aid}/withdraw", headers=auth)
+            call("POST /auth/logout", "POST", "/auth/logout", headers=auth)
     return results
 
 

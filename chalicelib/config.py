@@ -19,7 +19,6 @@ class Settings:
     revoked_tokens_table: str
     certificates_table: str
     annotations_table: str
-    quota_slots_table: str
     verifications_table: str
     rate_limits_table: str
     files_bucket: str
@@ -44,7 +43,6 @@ ENV_NAMES = {
     "revoked_tokens_table": "REVOKED_TOKENS_TABLE",
     "certificates_table": "CERTIFICATES_TABLE",
     "annotations_table": "ANNOTATIONS_TABLE",
-    "quota_slots_table": "QUOTA_SLOTS_TABLE",
     "verifications_table": "VERIFICATIONS_TABLE",
     "rate_limits_table": "RATE_LIMITS_TABLE",
     "files_bucket": "FILES_BUCKET",

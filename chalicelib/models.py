@@ -7,6 +7,7 @@ Table names come from the CloudFormation stack, so they are bound at run time by
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -76,6 +77,15 @@ class AnnounceIndex(GlobalSecondaryIndex["CertificateModel"]):  # type: ignore[n
     holder_key = UnicodeAttribute(range_key=True)
 
 
+class QuotaSlotAttribute(MapAttribute[str, str]):
+    """One of a certificate's annotation quota slots and the annotation that holds it."""
+
+    annotation_id = UnicodeAttribute()
+    applied_on = UnicodeAttribute()
+    # The last Beijing date on which this annotation still counts (YYYY-MM-DD).
+    counts_until = UnicodeAttribute()
+
+
 class CertificateModel(Model):
     class Meta:
         table_name = "unbound-certificates"
@@ -102,6 +112,11 @@ class CertificateModel(Model):
     latest_annotation_id = UnicodeAttribute(null=True)
     # "1" from the moment a certificate is first loaded until its holder has been told.
     announce = UnicodeAttribute(null=True)
+    # The quota slots live on the certificate, so that one read gives the certificate and its
+    # quota, and claiming a slot is a condition on the same item (see QUOTA_SLOTS).
+    quota_slot_0 = QuotaSlotAttribute(null=True)  # type: ignore[no-untyped-call]
+    quota_slot_1 = QuotaSlotAttribute(null=True)  # type: ignore[no-untyped-call]
+    quota_slot_2 = QuotaSlotAttribute(null=True)  # type: ignore[no-untyped-call]
 
     by_holder = HolderIndex()
     by_announce = AnnounceIndex()
@@ -190,20 +205,6 @@ class AnnotationModel(Model):
     by_expiry_day = ExpiryDayIndex()
 
 
-class QuotaSlotModel(Model):
-    """One of a certificate's three annotation slots and the annotation that holds it."""
-
-    class Meta:
-        table_name = "unbound-quota-slots"
-
-    certificate_id = UnicodeAttribute(hash_key=True)
-    slot = NumberAttribute(range_key=True)
-    annotation_id = UnicodeAttribute()
-    applied_on = UnicodeAttribute()
-    # The last Beijing date on which this annotation still counts (YYYY-MM-DD).
-    counts_until = UnicodeAttribute()
-
-
 class VerificationModel(Model):
     """One check of a copy, for its holder's log."""
 
@@ -228,13 +229,17 @@ class RateLimitModel(Model):
     expires_at = TTLAttribute()
 
 
+# Slot i of a certificate's annotation quota (domain.annotations.QUOTA_LIMIT of them).
+QUOTA_SLOTS: tuple[QuotaSlotAttribute, ...] = (
+    CertificateModel.quota_slot_0, CertificateModel.quota_slot_1, CertificateModel.quota_slot_2)
+
+
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (UserModel, "users_table"),
     (UserKeyModel, "user_keys_table"),
     (RevokedTokenModel, "revoked_tokens_table"),
     (CertificateModel, "certificates_table"),
     (AnnotationModel, "annotations_table"),
-    (QuotaSlotModel, "quota_slots_table"),
     (VerificationModel, "verifications_table"),
     (RateLimitModel, "rate_limits_table"),
 )

@@ -12,10 +12,11 @@ from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import Settings
-from chalicelib.domain.accounts import LoginGuard, User
+from chalicelib.domain.accounts import Caller, LoginGuard, User
 from chalicelib.domain.annotations import (
     Annotation,
     AnnotationStatus,
@@ -28,9 +29,10 @@ from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.errors import ConcurrentUpdate, IdNumberRegistered, UsernameTaken
 from chalicelib.domain.verification import Channel, VerificationRecord, VerificationResult
 from chalicelib.models import (
+    QUOTA_SLOTS,
     AnnotationModel,
     CertificateModel,
-    QuotaSlotModel,
+    QuotaSlotAttribute,
     RateLimitModel,
     RevokedTokenModel,
     UserKeyModel,
@@ -111,12 +113,22 @@ class Repository:
     def revoke_token(self, jti: str, expires_at: datetime) -> None:
         RevokedTokenModel(jti, expires_at=expires_at).save()
 
-    def is_token_revoked(self, jti: str) -> bool:
-        try:
-            RevokedTokenModel.get(jti, consistent_read=True)
-        except DoesNotExist:
-            return False
-        return True
+    def caller(self, user_id: str, jti: str) -> tuple[Caller | None, bool]:
+        """The account a token names and whether the token was logged out, in one
+        strongly consistent BatchGetItem over both tables (the authorizer's only read)."""
+        users, revoked = UserModel.Meta.table_name, RevokedTokenModel.Meta.table_name
+        request: dict[str, Any] = {
+            users: {"Keys": [{"user_id": {"S": user_id}}], "ConsistentRead": True,
+                    "ProjectionExpression": "user_id, id_hash, notice_version"},
+            revoked: {"Keys": [{"jti": {"S": jti}}], "ConsistentRead": True, "ProjectionExpression": "jti"},
+        }
+        found = _batch_get(self._connection, request)
+        caller = None
+        if found[users]:
+            user = found[users][0]
+            caller = Caller(user_id=user["user_id"]["S"], holder_key=user["id_hash"]["S"],
+                            notice_version=user.get("notice_version", {}).get("S"))
+        return caller, bool(found[revoked])
 
     # --- certificates ------------------------------------------------------------------
 
@@ -126,10 +138,7 @@ class Repository:
                 CertificateModel.by_holder.query(holder_key, scan_index_forward=False)]
 
     def certificate(self, certificate_id: str) -> Certificate | None:
-        try:
-            return _certificate(CertificateModel.get(certificate_id))
-        except DoesNotExist:
-            return None
+        return _get_certificate(certificate_id)
 
     def put_certificate(self, cert: Certificate, now: datetime) -> bool:
         """Create or update a certificate; False when the stored one is identical.
@@ -182,6 +191,8 @@ class Repository:
 
 
 ANNOUNCE = "1"
+# DynamoDB may leave keys of a BatchGetItem unprocessed under load; they are asked again.
+_BATCH_ATTEMPTS = 5
 _CERTIFICATE_FIELDS = ("certificate_no", "qualification", "level", "specialty", "holder_name", "id_type",
                        "id_number", "holder_key", "issued_on", "approved_on", "issuer_name", "issuer_contact",
                        "status", "file_key")
@@ -219,6 +230,29 @@ def _certificate_model(cert: Certificate, now: datetime) -> CertificateModel:
         file_key=cert.file_key, updated_at=now)
 
 
+def _batch_get(connection: Connection, request: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """One BatchGetItem over several tables (PynamoDB's batch_get takes one model), asking
+    again for what DynamoDB left unprocessed. Raw items by table name."""
+    client: Any = connection.client
+    found: dict[str, list[dict[str, Any]]] = {table: [] for table in request}
+    for _ in range(_BATCH_ATTEMPTS):
+        answer = client.batch_get_item(RequestItems=request)
+        for table, items in answer.get("Responses", {}).items():
+            found[table].extend(items)
+        request = answer.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+    raise ConcurrentUpdate("DynamoDB left keys unprocessed")
+
+
+def _get_certificate(certificate_id: str) -> Certificate | None:
+    """Strongly consistent: the quota slots read here decide which slot an application claims."""
+    try:
+        return _certificate(CertificateModel.get(certificate_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
 def _certificate(model: CertificateModel) -> Certificate:
     return Certificate(
         certificate_id=model.certificate_id, certificate_no=model.certificate_no,
@@ -227,7 +261,11 @@ def _certificate(model: CertificateModel) -> Certificate:
         holder_key=model.holder_key, issued_on=date.fromisoformat(model.issued_on),
         approved_on=date.fromisoformat(model.approved_on), issuer_name=model.issuer_name,
         issuer_contact=model.issuer_contact, status=CertificateStatus(model.status),
-        file_key=model.file_key, latest_annotation_id=model.latest_annotation_id)
+        file_key=model.file_key, latest_annotation_id=model.latest_annotation_id,
+        quota_slots=tuple(QuotaSlot(slot=i, annotation_id=held.annotation_id,
+                                    applied_on=date.fromisoformat(held.applied_on))
+                          for i, attribute in enumerate(QUOTA_SLOTS)
+                          if (held := getattr(model, attribute.attr_name)) is not None))
 
 
 
@@ -237,33 +275,34 @@ PENDING = "1"
 
 
 class AnnotationRepository:
-    """Annotations and their quota slots."""
+    """Annotations, and the quota slots they hold on their certificate."""
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
-    def quota_slots(self, certificate_id: str) -> list[QuotaSlot]:
-        return [QuotaSlot(slot=int(m.slot), annotation_id=m.annotation_id,
-                          applied_on=date.fromisoformat(m.applied_on))
-                for m in QuotaSlotModel.query(certificate_id, consistent_read=True)]
+    def certificate(self, certificate_id: str) -> Certificate | None:
+        return _get_certificate(certificate_id)
 
     def create_annotation(self, annotation: Annotation, today: date) -> None:
-        """Claim the annotation's quota slot and write the annotation, all or nothing.
+        """Claim the annotation's quota slot on its certificate and write the annotation,
+        all or nothing.
 
         The slot may be taken only if nobody holds it or its holder no longer counts on
-        `today`; a lost race raises ConcurrentUpdate and the caller looks again.
+        `today`, and only while the certificate is valid; a lost race (or a certificate
+        changed meanwhile) raises ConcurrentUpdate and the caller looks again.
         """
-        slot = QuotaSlotModel(annotation.certificate_id, annotation.quota_slot,
-                              annotation_id=annotation.annotation_id, applied_on=today.isoformat(),
-                              counts_until=counts_until(today).isoformat())
+        slot = QUOTA_SLOTS[annotation.quota_slot]
+        held = QuotaSlotAttribute(  # type: ignore[no-untyped-call]
+            annotation_id=annotation.annotation_id, applied_on=today.isoformat(),
+            counts_until=counts_until(today).isoformat())
         try:
             with TransactWrite(connection=self._connection) as tx:
-                tx.save(slot, condition=QuotaSlotModel.certificate_id.does_not_exist()
-                        | (QuotaSlotModel.counts_until < today.isoformat()))
-                tx.save(_annotation_model(annotation), condition=AnnotationModel.annotation_id.does_not_exist())
                 tx.update(CertificateModel(annotation.certificate_id),
-                          actions=[CertificateModel.latest_annotation_id.set(annotation.annotation_id)],
-                          condition=CertificateModel.certificate_id.exists())
+                          actions=[slot.set(held),
+                                   CertificateModel.latest_annotation_id.set(annotation.annotation_id)],
+                          condition=(CertificateModel.status == CertificateStatus.VALID.value)
+                          & (slot.does_not_exist() | (Path(slot)["counts_until"] < today.isoformat())))
+                tx.save(_annotation_model(annotation), condition=AnnotationModel.annotation_id.does_not_exist())
         except TransactWriteError as e:
             if e.cause_response_code == "TransactionCanceledException":
                 raise ConcurrentUpdate() from e
@@ -333,8 +372,9 @@ class AnnotationRepository:
                     AnnotationModel.failed_reason.set(reason[:500]),
                     AnnotationModel.pending.remove(),
                 ], condition=AnnotationModel.status == AnnotationStatus.PENDING.value)
-                tx.delete(QuotaSlotModel(annotation.certificate_id, annotation.quota_slot),
-                          condition=QuotaSlotModel.annotation_id == annotation.annotation_id)
+                slot = QUOTA_SLOTS[annotation.quota_slot]
+                tx.update(CertificateModel(annotation.certificate_id), actions=[slot.remove()],
+                          condition=Path(slot)["annotation_id"] == annotation.annotation_id)
         except TransactWriteError as e:
             reasons = [r.code if r else None for r in e.cancellation_reasons]
             if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -358,10 +398,12 @@ class AnnotationRepository:
             raise
         return True
 
-    def withdraw(self, annotation_id: str, now: datetime) -> bool:
-        """ready (and unexpired) -> withdrawn; False if it was not."""
+    def withdraw(self, annotation_id: str, now: datetime) -> Annotation | None:
+        """ready (and unexpired) -> withdrawn, and the annotation as it is now; None if it
+        was not ready."""
+        model = AnnotationModel(annotation_id)
         try:
-            AnnotationModel(annotation_id).update(actions=[
+            model.update(actions=[
                 AnnotationModel.status.set(AnnotationStatus.WITHDRAWN.value),
                 AnnotationModel.withdrawn_at.set(now),
                 AnnotationModel.expiry_day.remove(),
@@ -369,9 +411,9 @@ class AnnotationRepository:
                 & (AnnotationModel.valid_until > now))
         except UpdateError as e:
             if _conditional_failed(e):
-                return False
+                return None
             raise
-        return True
+        return _annotation(model)
 
     def record_verification(self, annotation: Annotation, record: VerificationRecord) -> None:
         """Log one check and count it on the annotation, together."""
@@ -388,6 +430,21 @@ class AnnotationRepository:
         """Newest first."""
         return [VerificationRecord(at=m.at, channel=Channel(m.channel), result=VerificationResult(m.result))
                 for m in VerificationModel.query(annotation_id, scan_index_forward=False, limit=limit)]
+
+    def misses_and_certificate(self, client_key: str,
+                               certificate_id: str | None) -> tuple[int, Certificate | None]:
+        """A client's misses in the current window and, when a copy was found, its
+        certificate as it is now: one BatchGetItem for a verification."""
+        if certificate_id is None:
+            return self.misses(client_key), None
+        limits, certificates = RateLimitModel.Meta.table_name, CertificateModel.Meta.table_name
+        found = _batch_get(self._connection, {
+            limits: {"Keys": [{"key": {"S": client_key}}], "ProjectionExpression": "misses"},
+            certificates: {"Keys": [{"certificate_id": {"S": certificate_id}}], "ConsistentRead": True},
+        })
+        misses = int(found[limits][0].get("misses", {}).get("N", 0)) if found[limits] else 0
+        cert = _certificate(CertificateModel.from_raw_data(found[certificates][0])) if found[certificates] else None
+        return misses, cert
 
     def misses(self, client_key: str) -> int:
         try:

@@ -19,7 +19,6 @@ OUTPUT_ENV = {
     "RevokedTokensTable": "REVOKED_TOKENS_TABLE",
     "CertificatesTable": "CERTIFICATES_TABLE",
     "AnnotationsTable": "ANNOTATIONS_TABLE",
-    "QuotaSlotsTable": "QUOTA_SLOTS_TABLE",
     "VerificationsTable": "VERIFICATIONS_TABLE",
     "RateLimitsTable": "RATE_LIMITS_TABLE",
     "FilesBucket": "FILES_BUCKET",

@@ -20,14 +20,17 @@ bp = Blueprint(__name__)
 
 @bp.authorizer(ttl_seconds=0)
 def holder_token(auth_request: AuthRequest) -> AuthResponse:
-    """Caching is off (ttl 0) so that a logout takes effect on the very next request."""
+    """Caching is off (ttl 0) so that a logout, or an accepted notice, takes effect on the
+    very next request. The caller read here travels in the context, so that the views need
+    not read the account again (API Gateway passes context values as strings)."""
     try:
-        claims = accounts.authenticate(bearer_token(auth_request.token), store=deps.repository(),
-                                       signer=deps.token_signer(), now=request_now())
+        claims, caller = accounts.authenticate(bearer_token(auth_request.token), store=deps.repository(),
+                                               signer=deps.token_signer(), now=request_now())
     except Unauthorized:
         return AuthResponse(routes=[], principal_id="anonymous")
     return AuthResponse(routes=["*"], principal_id=claims.user_id,
-                        context={"jti": claims.jti, "exp": str(int(claims.expires_at.timestamp()))})
+                        context={"jti": claims.jti, "exp": str(int(claims.expires_at.timestamp())),
+                                 "holder_key": caller.holder_key, "notice_version": caller.notice_version or ""})
 
 
 @bp.route("/auth/register", methods=["POST"])

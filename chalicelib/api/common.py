@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from chalice.app import Request
 
 from chalicelib import deps
+from chalicelib.domain.accounts import Caller
 from chalicelib.domain.errors import Unauthorized
 from chalicelib.security import TokenClaims
 
@@ -22,6 +23,16 @@ def principal(request: Request) -> str:
     if not user_id:
         raise Unauthorized()
     return str(user_id)
+
+
+def caller(request: Request) -> Caller:
+    """Who is asking, as the authorizer read it for this request (see auth.holder_token)."""
+    authorizer = (request.context or {}).get("authorizer") or {}
+    holder_key = authorizer.get("holder_key")
+    if not holder_key:
+        raise Unauthorized()
+    return Caller(user_id=principal(request), holder_key=str(holder_key),
+                  notice_version=str(authorizer.get("notice_version") or "") or None)
 
 
 def token_claims(request: Request) -> TokenClaims:

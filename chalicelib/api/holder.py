@@ -9,34 +9,32 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import deps
 from chalicelib.api.auth import holder_token
-from chalicelib.api.common import principal, request_now
+from chalicelib.api.common import caller, request_now
 from chalicelib.api.errors import handles_errors
 from chalicelib.api.requests import json_object
 from chalicelib.content import current_notice
-from chalicelib.domain.accounts import User
+from chalicelib.domain.accounts import Caller
 from chalicelib.domain.annotations import Annotation
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.errors import InvalidRequest
-from chalicelib.services import accounts, annotating, certificates, verifying
+from chalicelib.services import annotating, certificates, verifying
 
 bp = Blueprint(__name__)
 
 
-def _holder() -> User:
-    return accounts.current_user(principal(bp.current_request), store=deps.repository())
+def _holder() -> Caller:
+    return caller(bp.current_request)
 
 
-def _certificate(certificate_id: str, holder: User | None = None) -> Certificate:
-    return certificates.owned(holder or _holder(), certificate_id, notice=current_notice(),
-                              store=deps.repository())
+def _certificate(certificate_id: str) -> Certificate:
+    return certificates.owned(_holder(), certificate_id, notice=current_notice(), store=deps.repository())
 
 
-def _annotation(annotation_id: str) -> tuple[Annotation, User]:
-    """The holder's own annotation (another holder's is not found), and the holder."""
+def _annotation(annotation_id: str) -> Annotation:
+    """The holder's own annotation (another holder's is not found)."""
     holder = _holder()
     certificates.require_notice(holder, current_notice())
-    annotation = annotating.owned_annotation(annotation_id, holder.id_hash, store=deps.repository().annotations)
-    return annotation, holder
+    return annotating.owned_annotation(annotation_id, holder.holder_key, store=deps.repository().annotations)
 
 
 def _disposition() -> str:
@@ -99,22 +97,22 @@ def certificate_file(certificate_id: str) -> dict[str, Any]:
 @bp.route("/annotations/{annotation_id}", methods=["GET"], authorizer=holder_token)
 @handles_errors
 def get_annotation(annotation_id: str) -> dict[str, Any] | None:
-    return _annotation_view(_annotation(annotation_id)[0])
+    return _annotation_view(_annotation(annotation_id))
 
 
 @bp.route("/annotations/{annotation_id}/file", methods=["GET"], authorizer=holder_token)
 @handles_errors
 def annotation_file(annotation_id: str) -> dict[str, Any]:
     disposition = _disposition()
-    annotation, holder = _annotation(annotation_id)
-    cert = _certificate(annotation.certificate_id, holder)
+    annotation = _annotation(annotation_id)
+    cert = _certificate(annotation.certificate_id)
     return annotating.file_link(annotation, cert, disposition, files=deps.files(), now=request_now())
 
 
 @bp.route("/annotations/{annotation_id}/withdraw", methods=["POST"], authorizer=holder_token)
 @handles_errors
 def withdraw_annotation(annotation_id: str) -> dict[str, Any] | None:
-    annotation, _ = _annotation(annotation_id)
+    annotation = _annotation(annotation_id)
     withdrawn = annotating.withdraw(annotation, store=deps.repository().annotations, now=request_now())
     return _annotation_view(withdrawn)
 
@@ -122,5 +120,5 @@ def withdraw_annotation(annotation_id: str) -> dict[str, Any] | None:
 @bp.route("/annotations/{annotation_id}/verifications", methods=["GET"], authorizer=holder_token)
 @handles_errors
 def annotation_verifications(annotation_id: str) -> dict[str, Any]:
-    annotation, _ = _annotation(annotation_id)
+    annotation = _annotation(annotation_id)
     return verifying.holder_log(annotation, store=deps.repository().annotations)

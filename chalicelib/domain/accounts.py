@@ -55,3 +55,14 @@ class User:
     guard: LoginGuard
     created_at: datetime
     version: int | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking, as the authorizer read it from the account for this very request: the
+    account, its holder key (the keyed hash of its ID document) and the notice version it
+    accepted. Enough for every certificate route, so those need not read the account again."""
+
+    user_id: str
+    holder_key: str
+    notice_version: str | None

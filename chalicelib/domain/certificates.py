@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from chalicelib.domain.annotations import QuotaSlot
+
 # Certificates issued after this date are e-certificates, served only through an
 # annotation; those issued on or before it are electronic files, served directly.
 E_CERTIFICATE_AFTER = date(2021, 12, 17)
@@ -72,6 +74,8 @@ class Certificate:
     status: CertificateStatus
     file_key: str | None = None
     latest_annotation_id: str | None = None
+    # The annotation quota's slots in use (see annotations.free_slot), kept with the certificate.
+    quota_slots: tuple[QuotaSlot, ...] = ()
 
     @property
     def kind(self) -> CertificateKind:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from chalicelib.content import Notice
 from chalicelib.domain import identity
-from chalicelib.domain.accounts import LoginGuard, User
+from chalicelib.domain.accounts import Caller, LoginGuard, User
 from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.errors import (
     AccountLocked,
@@ -29,7 +29,7 @@ class AccountStore(Protocol):
     def save_login_guard(self, user: User, guard: LoginGuard) -> None: ...
     def accept_notice(self, user_id: str, version: str) -> None: ...
     def revoke_token(self, jti: str, expires_at: datetime) -> None: ...
-    def is_token_revoked(self, jti: str) -> bool: ...
+    def caller(self, user_id: str, jti: str) -> tuple[Caller | None, bool]: ...
 
 
 class Hasher(Protocol):
@@ -125,12 +125,17 @@ def _record(store: AccountStore, user: User, change: Callable[[LoginGuard], Logi
     return guard
 
 
-def authenticate(token: str, *, store: AccountStore, signer: Signer, now: datetime) -> TokenClaims:
-    """The authorizer's check: a well-signed, unexpired, not logged-out token."""
+def authenticate(token: str, *, store: AccountStore, signer: Signer,
+                 now: datetime) -> tuple[TokenClaims, Caller]:
+    """The authorizer's check: a well-signed, unexpired, not logged-out token of an account
+    that exists; and who that is, read in the same request."""
     claims = signer.read(token, now)
-    if store.is_token_revoked(claims.jti):
+    caller, revoked = store.caller(claims.user_id, claims.jti)
+    if revoked:
         raise Unauthorized("已退出登录，请重新登录")
-    return claims
+    if caller is None:
+        raise Unauthorized()
+    return claims, caller
 
 
 def logout(claims: TokenClaims, *, store: AccountStore) -> None:

@@ -12,7 +12,6 @@ from chalicelib.domain.annotations import (
     Annotation,
     AnnotationStatus,
     Quota,
-    QuotaSlot,
     format_code,
     free_slot,
     new_annotation_id,
@@ -38,13 +37,13 @@ from chalicelib.domain.errors import (
 
 
 class AnnotationStore(Protocol):
-    def quota_slots(self, certificate_id: str) -> list[QuotaSlot]: ...
+    def certificate(self, certificate_id: str) -> Certificate | None: ...
     def create_annotation(self, annotation: Annotation, today: date) -> None: ...
     def annotation(self, annotation_id: str) -> Annotation | None: ...
     def annotations_of(self, certificate_id: str, limit: int | None = None) -> list[Annotation]: ...
     def annotations_by_id(self, annotation_ids: list[str]) -> dict[str, Annotation]: ...
     def mark_failed(self, annotation: Annotation, reason: str) -> bool: ...
-    def withdraw(self, annotation_id: str, now: datetime) -> bool: ...
+    def withdraw(self, annotation_id: str, now: datetime) -> Annotation | None: ...
 
 
 class Queue(Protocol):
@@ -61,21 +60,24 @@ MAX_CLAIM_ATTEMPTS = 8
 
 def apply(cert: Certificate, body: dict[str, Any], *, store: AnnotationStore, queue: Queue,
           now: datetime) -> Annotation:
-    """Rule 5: a valid e-certificate, a known scenario, 1-90 days, at most 3 in 90 days."""
+    """Rule 5: a valid e-certificate, a known scenario, 1-90 days, at most 3 in 90 days.
+
+    `cert` was read with its quota slots; the claim is conditional on them, so a race lost
+    (or a certificate revoked meanwhile) reads the certificate again and looks again.
+    """
     if cert.kind is not CertificateKind.E_CERTIFICATE:
         raise AnnotationNotRequired()
-    if not cert.is_valid:
-        raise CertificateNotValid()
     scenario = scenario_named(str(body.get("scenario", "")))
     if scenario is None:
         raise InvalidScenario(details={"field": "scenario"})
     validity_days = parse_validity(body.get("validity_days"))
     today = beijing_date(now)
     for _ in range(MAX_CLAIM_ATTEMPTS):
-        slots = store.quota_slots(cert.certificate_id)
-        slot = free_slot(slots, today)
+        if not cert.is_valid:
+            raise CertificateNotValid()
+        slot = free_slot(cert.quota_slots, today)
         if slot is None:
-            q = quota(slots, today)
+            q = quota(cert.quota_slots, today)
             next_on = q.next_available_on.isoformat() if q.next_available_on else None
             raise AnnotationQuotaExceeded(
                 f"90 日内同一证书最多可申请 3 次加注，{next_on} 起可再次申请",
@@ -87,7 +89,11 @@ def apply(cert: Certificate, body: dict[str, Any], *, store: AnnotationStore, qu
         try:
             store.create_annotation(annotation, today)
         except ConcurrentUpdate:
-            continue  # somebody took that slot first: look again
+            fresh = store.certificate(cert.certificate_id)
+            if fresh is None or fresh.holder_key != cert.holder_key:
+                raise NotFound("未找到该证书") from None
+            cert = fresh
+            continue
         _queue_or_give_back(annotation, store=store, queue=queue)
         observability.count("AnnotationsRequested")
         return annotation
@@ -112,8 +118,7 @@ def owned_annotation(annotation_id: str, holder_key: str, *, store: AnnotationSt
 
 
 def list_for(cert: Certificate, *, store: AnnotationStore, now: datetime) -> tuple[list[Annotation], Quota]:
-    return (store.annotations_of(cert.certificate_id),
-            quota(store.quota_slots(cert.certificate_id), beijing_date(now)))
+    return store.annotations_of(cert.certificate_id), quota(cert.quota_slots, beijing_date(now))
 
 
 def latest(cert: Certificate, *, store: AnnotationStore) -> Annotation | None:
@@ -166,11 +171,12 @@ def certificate_file_link(cert: Certificate, disposition: str, *, files: Files, 
 
 
 def withdraw(annotation: Annotation, *, store: AnnotationStore, now: datetime) -> Annotation:
-    if annotation.status_at(now) is not AnnotationStatus.READY or not store.withdraw(annotation.annotation_id, now):
+    withdrawn = None
+    if annotation.status_at(now) is AnnotationStatus.READY:
+        withdrawn = store.withdraw(annotation.annotation_id, now)
+    if withdrawn is None:
         raise AnnotationNotReady()
-    fresh = store.annotation(annotation.annotation_id)
-    assert fresh is not None
-    return fresh
+    return withdrawn
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from chalicelib.content import Notice
 from chalicelib.domain import identity
-from chalicelib.domain.accounts import User
+from chalicelib.domain.accounts import Caller
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.errors import NotFound, NoticeNotAccepted
 
@@ -16,22 +16,22 @@ class CertificateStore(Protocol):
     def certificate(self, certificate_id: str) -> Certificate | None: ...
 
 
-def require_notice(user: User, notice: Notice) -> None:
+def require_notice(caller: Caller, notice: Notice) -> None:
     """Rule 2: nothing about certificates until the current notice is accepted."""
-    if user.notice_version != notice.version:
+    if caller.notice_version != notice.version:
         raise NoticeNotAccepted(details={"notice_version": notice.version})
 
 
-def list_for(user: User, *, notice: Notice, store: CertificateStore) -> list[Certificate]:
-    require_notice(user, notice)
-    return store.certificates_of(user.id_hash)
+def list_for(caller: Caller, *, notice: Notice, store: CertificateStore) -> list[Certificate]:
+    require_notice(caller, notice)
+    return store.certificates_of(caller.holder_key)
 
 
-def owned(user: User, certificate_id: str, *, notice: Notice, store: CertificateStore) -> Certificate:
+def owned(caller: Caller, certificate_id: str, *, notice: Notice, store: CertificateStore) -> Certificate:
     """The certificate if it is this holder's; another holder's is simply not found."""
-    require_notice(user, notice)
+    require_notice(caller, notice)
     cert = store.certificate(certificate_id)
-    if cert is None or cert.holder_key != user.id_hash:
+    if cert is None or cert.holder_key != caller.holder_key:
         raise NotFound("未找到该证书")
     return cert
 

@@ -42,6 +42,8 @@ class VerificationStore(Protocol):
     def record_verification(self, annotation: Annotation, record: VerificationRecord) -> None: ...
     def verifications(self, annotation_id: str, limit: int) -> list[VerificationRecord]: ...
     def misses(self, client_key: str) -> int: ...
+    def misses_and_certificate(self, client_key: str,
+                               certificate_id: str | None) -> tuple[int, Certificate | None]: ...
     def add_misses(self, client_key: str, count: int, expires_at: datetime) -> None: ...
 
 
@@ -58,18 +60,26 @@ class Verifier:
         self.client_key = f"verify#{client}#{self.window.key_suffix}"
         self.now = now
 
-    def _check_throttle(self) -> None:
-        if over_limit(self.store.misses(self.client_key)):
+    def _check_throttle(self, misses: int | None = None) -> None:
+        if over_limit(self.store.misses(self.client_key) if misses is None else misses):
             raise RateLimited(self.window.retry_after(self.now))
+
+    def _checked(self, annotation: Annotation | None) -> Certificate | None:
+        """The throttle and the found copy's certificate, read together. A client over its
+        limit is refused whatever it found (otherwise the refusal itself tells it apart)."""
+        misses, cert = self.store.misses_and_certificate(
+            self.client_key, annotation.certificate_id if annotation else None)
+        self._check_throttle(misses)
+        return cert
 
     def _missed(self, count: int = 1) -> None:
         observability.count("VerificationsUnknown", count)
         self.store.add_misses(self.client_key, count, self.window.end + WINDOW)
 
-    def _outcome(self, annotation: Annotation | None, channel: Channel) -> dict[str, Any] | None:
+    def _outcome(self, annotation: Annotation | None, cert: Certificate | None,
+                 channel: Channel) -> dict[str, Any] | None:
         if annotation is None:
             return None
-        cert = self.certificates.certificate(annotation.certificate_id)
         result = verify(annotation, cert, self.now) if cert else None
         if cert is None or result is None:
             return None
@@ -78,21 +88,21 @@ class Verifier:
         return verification_view(result, annotation, cert)
 
     def by_code(self, raw: str) -> dict[str, Any]:
-        self._check_throttle()
         code = normalize_code(raw)
-        found = self._outcome(self.store.by_code(code) if code else None, Channel.CODE)
+        annotation = self.store.by_code(code) if code else None
+        found = self._outcome(annotation, self._checked(annotation), Channel.CODE)
         if found is None:
             self._missed()
             raise UnknownCode()
         return found
 
     def by_file(self, data: bytes) -> dict[str, Any]:
-        self._check_throttle()
         if len(data) > MAX_DOCUMENT_BYTES:
             raise DocumentTooLarge(details={"max_bytes": MAX_DOCUMENT_BYTES})
         if not data.lstrip()[:5] == b"%PDF-":
             raise InvalidDocument()
-        found = self._outcome(self.store.by_file(hashlib.sha256(data).hexdigest()), Channel.FILE)
+        annotation = self.store.by_file(hashlib.sha256(data).hexdigest())
+        found = self._outcome(annotation, self._checked(annotation), Channel.FILE)
         if found is None:
             self._missed()
             raise UnknownDocument()
@@ -106,7 +116,9 @@ class Verifier:
         misses = 0
         for raw in codes:
             code = normalize_code(raw)
-            found = self._outcome(self.store.by_code(code) if code else None, Channel.BATCH)
+            annotation = self.store.by_code(code) if code else None
+            cert = self.certificates.certificate(annotation.certificate_id) if annotation else None
+            found = self._outcome(annotation, cert, Channel.BATCH)
             if found is None:
                 misses += 1
                 items.append({"code": raw, "result": "unknown"})

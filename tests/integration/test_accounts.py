@@ -43,8 +43,10 @@ def test_a_registered_holder_can_log_in_and_the_token_names_them(repo) -> None:
     user = register(repo, form, clock())
     session = accounts.login(form.username, form.password, store=repo, hasher=PlainHasher(),
                              signer=deps.token_signer(), now=clock())
-    claims = accounts.authenticate(session.access_token, store=repo, signer=deps.token_signer(), now=clock())
-    assert claims.user_id == user.user_id
+    claims, caller = accounts.authenticate(session.access_token, store=repo, signer=deps.token_signer(),
+                                           now=clock())
+    assert claims.user_id == caller.user_id == user.user_id
+    assert caller.holder_key == user.id_hash and caller.notice_version is None
     assert 0 < session.expires_in <= 7200
     stored = repo.user(user.user_id)
     assert stored.id_number_masked.startswith("110105") and "*" in stored.id_number_masked
@@ -120,7 +122,7 @@ def test_a_logged_out_token_is_refused_at_once(repo) -> None:
     register(repo, form, clock())
     session = accounts.login(form.username, form.password, store=repo, hasher=PlainHasher(),
                              signer=deps.token_signer(), now=clock())
-    claims = accounts.authenticate(session.access_token, store=repo, signer=deps.token_signer(), now=clock())
+    claims, _ = accounts.authenticate(session.access_token, store=repo, signer=deps.token_signer(), now=clock())
     accounts.logout(claims, store=repo)
     with pytest.raises(Unauthorized):
         accounts.authenticate(session.access_token, store=repo, signer=deps.token_signer(), now=clock())

@@ -157,6 +157,25 @@ def test_a_render_that_crashed_after_uploading_completes_on_redelivery(repo) -> 
     assert ready.ready_at == NOW  # the first attempt's time: the same bytes as the upload
 
 
+def test_a_certificate_revoked_between_reading_it_and_applying_refuses_the_application(repo) -> None:
+    read = a_certificate(repo)
+    repo.put_certificate(Certificate(**{**read.__dict__, "status": CertificateStatus.REVOKED}), NOW)
+    with pytest.raises(CertificateNotValid):
+        apply(repo, read)  # the certificate as it was read, still valid
+    assert repo.annotations.annotations_of(read.certificate_id) == []
+
+
+def test_the_quota_slots_travel_with_the_certificate_and_a_reimport_keeps_them(repo) -> None:
+    cert = a_certificate(repo)
+    applied = [apply(repo, cert, now=NOW + timedelta(days=day)) for day in range(2)]
+    repo.put_certificate(Certificate(**{**cert.__dict__, "issuer_contact": "010-00000000"}), NOW)
+    stored = repo.certificate(cert.certificate_id)
+    assert stored is not None and stored.issuer_contact == "010-00000000"
+    assert {(s.slot, s.annotation_id) for s in stored.quota_slots} == {(a.quota_slot, a.annotation_id)
+                                                                         for a in applied}
+    assert stored.latest_annotation_id == applied[-1].annotation_id
+
+
 def test_a_poison_message_fails_the_annotation_after_the_last_receive_and_frees_its_slot(repo) -> None:
     cert = a_certificate(repo)
     held = [apply(repo, cert) for _ in range(3)]
@@ -198,7 +217,7 @@ def test_when_the_job_cannot_be_queued_the_application_is_undone(repo) -> None:
         apply(repo, cert, RecordingQueue(fail=True))
     (failed,) = repo.annotations.annotations_of(cert.certificate_id)
     assert failed.stored_status is AnnotationStatus.FAILED
-    assert annotating.list_for(cert, store=repo.annotations, now=NOW)[1].used == 0
+    assert annotating.list_for(repo.certificate(cert.certificate_id), store=repo.annotations, now=NOW)[1].used == 0
 
 
 def test_a_revoked_certificate_fails_its_pending_render(repo) -> None:

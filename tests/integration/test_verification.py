@@ -59,7 +59,7 @@ def test_a_withdrawn_copy_verifies_as_withdrawn_and_is_no_longer_served(repo) ->
         annotating.file_link(withdrawn, cert, "inline", files=deps.files(), now=NOW)
     with pytest.raises(AnnotationNotReady):
         annotating.withdraw(withdrawn, store=repo.annotations, now=NOW)
-    assert annotating.list_for(cert, store=repo.annotations, now=NOW)[1].used == 1
+    assert annotating.list_for(repo.certificate(cert.certificate_id), store=repo.annotations, now=NOW)[1].used == 1
 
 
 def test_the_file_itself_verifies_and_a_changed_byte_does_not(repo) -> None:
