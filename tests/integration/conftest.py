@@ -1,18 +1,75 @@
 """Integration tests run the services against moto, with the resources deployed from
-`infra/resources.yaml` exactly as the local stack deploys them."""
+`infra/resources.yaml` exactly as the local stack deploys them.
+
+moto does not enforce IAM, so across the whole run every AWS operation that our code
+(anything under `chalicelib`) performs is recorded, and at the end each must be allowed by
+the functions' role in `infra/overrides.yaml`: a missing permission fails here, not on AWS.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.client import BaseClient
 from moto import mock_aws
 
 from chalicelib import deps
-from infra.deploy import deploy
+from infra.deploy import deploy, load_template
+
+OVERRIDES = Path(__file__).resolve().parents[2] / "infra" / "overrides.yaml"
+# Operations whose IAM action has another name.
+_ACTION_FOR = {"s3:HeadObject": "s3:GetObject", "s3:ListObjectsV2": "s3:ListBucket"}
+_TRANSACT_ACTION = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                    "ConditionCheck": "ConditionCheckItem"}
+
+
+def _iam_actions(client: BaseClient, operation: str, params: dict[str, Any]) -> set[str]:
+    prefix = client.meta.service_model.signing_name
+    if operation == "TransactWriteItems":  # authorized item by item
+        return {f"{prefix}:{_TRANSACT_ACTION[kind]}" for item in params["TransactItems"] for kind in item}
+    if operation == "TransactGetItems":
+        return {f"{prefix}:GetItem"}
+    action = f"{prefix}:{operation}"
+    return {_ACTION_FOR.get(action, action)}
+
+
+def _called_from_our_code() -> bool:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith("chalicelib."):
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
+def _allowed_actions() -> set[str]:
+    role = load_template(OVERRIDES.read_text(encoding="utf-8"))["Resources"]["DefaultRole"]["Properties"]
+    return {action for policy in role["Policies"] for statement in policy["PolicyDocument"]["Statement"]
+            if statement["Effect"] == "Allow" for action in statement["Action"]}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_aws_call_of_ours_is_allowed_by_the_role() -> Iterator[None]:
+    used: set[str] = set()
+    original = BaseClient._make_api_call
+
+    def make_api_call(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if _called_from_our_code():
+            used.update(_iam_actions(self, operation, params))
+        return original(self, operation, params)
+
+    BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
+    yield
+    BaseClient._make_api_call = original  # type: ignore[method-assign]
+    missing = sorted(used - _allowed_actions())
+    assert not missing, f"the functions' role (infra/overrides.yaml) does not allow: {missing}"
 
 
 def _serialize_moto_dynamodb() -> None:
