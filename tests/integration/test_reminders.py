@@ -57,7 +57,7 @@ def test_new_certificates_are_announced_once_to_holders_with_an_account(repo) ->
     for _ in range(2):
         reminding.remind(store=repo.annotations, directory=repo, sender=sender, now=NOW)
     mine = [m for m in sender.sent if m["email"] == "new@example.com"]
-    assert len(mine) == 1 and "2 本新的职业资格证书" in mine[0]["text"]
+    assert len(mine) == 1 and "2 本新的职业资格证书" in mine[0]["text"], [m["text"] for m in mine]
 
 
 def test_the_real_notifier_sends_email_and_sms_through_ses_and_sns(repo) -> None:
