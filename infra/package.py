@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -44,32 +47,123 @@ def main(stage: str = "prod") -> int:
     code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
     if code == 0:
         slim(BUILD / "package" / "deployment.zip")
+        code = check(BUILD / "package" / "deployment.zip")
     return code
 
 
 # What the Lambda Python runtime already has (it ships boto3 and its dependencies), and
 # sources that wheels carry beside their compiled modules.
 RUNTIME_PROVIDED = ("botocore", "boto3", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
-# Installed as dependencies but never imported on our paths (images in fpdf2, XML in pyHanko);
-# tests/unit/test_package_exclusions.py renders and signs a copy with them blocked.
-NEVER_IMPORTED = ("lxml", "PIL", "pillow")
+# Installed as dependencies, but no path of ours imports them: not the API, not a worker rendering,
+# signing or making a certificate file (tests/unit/test_package_exclusions.py does all of that with
+# each of them blocked). Whole packages only: fontTools loads its table modules lazily, so
+# fontTools.ttLib stays whole.
+NEVER_IMPORTED = (
+    "lxml", "PIL",  # images in fpdf2, XML in pyHanko
+    "cffi", "pycparser",  # cffi's compiler; the compiled bindings need only _cffi_backend
+    "oscrypto",  # pyhanko-certvalidator's system trust roots: we sign, we never validate
+    # fontTools: fpdf2 uses ttLib, subset and (at import) varLib; not the font compilers and converters
+    "fontTools.cu2qu", "fontTools.qu2cu", "fontTools.ufoLib", "fontTools.voltLib", "fontTools.mtiLib",
+    "fontTools.merge", "fontTools.t1Lib", "fontTools.diff", "fontTools.misc.filesystem",
+    "fontTools.varLib.avar",
+    # Powertools: we use Logger and Metrics, not the web framework or the utilities
+    "aws_lambda_powertools.event_handler", "aws_lambda_powertools.metrics.provider.datadog",
+    *(f"aws_lambda_powertools.utilities.{name}" for name in (
+        "auth_alpha", "batch", "circuit_breaker", "data_classes", "data_masking", "feature_flags",
+        "idempotency", "kafka", "parameters", "parser", "streaming")),
+)
+NEVER_IMPORTED_DISTRIBUTIONS = ("lxml", "pillow", "cffi", "pycparser", "oscrypto")
 DROPPED_SUFFIXES = (".c", ".pyx", ".pxd", ".pyi")
+
+
+def keep(name: str) -> bool:
+    """Whether a file of the package (its path in the zip) stays in it."""
+    top = name.split("/", 1)[0]
+    provided = any(top == p or (top.startswith(p.removesuffix(".py") + "-") and top.endswith(".dist-info"))
+                   for p in RUNTIME_PROVIDED + NEVER_IMPORTED_DISTRIBUTIONS)
+    unused = any(name.startswith(module.replace(".", "/") + "/") for module in NEVER_IMPORTED)
+    return not provided and not unused and not name.endswith(DROPPED_SUFFIXES)
+
+
+def strip_debug_info(library: bytes) -> bytes:
+    """A compiled module without its debugging sections (`strip --strip-debug`: the code and the
+    symbols stay): most wheels ship theirs unstripped, cryptography's 14 MB module included."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "module.so"
+        path.write_bytes(library)
+        subprocess.run(["strip", "--strip-debug", str(path)], check=True)  # noqa: S603, S607
+        return path.read_bytes()
 
 
 def slim(path: Path) -> None:
     """Rewrite the deployment package without what Lambda provides or never runs."""
-    def keep(name: str) -> bool:
-        top = name.split("/", 1)[0]
-        provided = any(top == p or (top.startswith(p.removesuffix(".py") + "-") and top.endswith(".dist-info"))
-                       for p in RUNTIME_PROVIDED + NEVER_IMPORTED)
-        return not provided and not name.endswith(DROPPED_SUFFIXES)
-
     slimmed = path.with_suffix(".slim.zip")
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(slimmed, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
         for info in source.infolist():
             if keep(info.filename):
-                out.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+                data = source.read(info)
+                if info.filename.endswith(".so"):
+                    data = strip_debug_info(data)
+                out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     slimmed.replace(path)
+
+
+# What the package must still do: the API answers a request (called as Lambda calls it), and a
+# worker renders, signs and makes a certificate file. The unit tests run it with NEVER_IMPORTED
+# blocked, `make package` with nothing on the path but the package and the runtime's libraries.
+PROBE = """
+import sys
+for name in {blocked!r}:
+    sys.modules[name] = None
+from datetime import UTC, date, datetime, timedelta
+import app
+for path in ("/health", "/notice", "/scenarios", "/"):
+    event = {{"resource": path, "path": path, "httpMethod": "GET", "headers": {{}}, "body": None,
+              "multiValueQueryStringParameters": None, "pathParameters": None, "stageVariables": None,
+              "isBase64Encoded": False, "requestContext": {{"resourcePath": path, "httpMethod": "GET",
+                                                           "requestId": "probe"}}}}
+    assert app.app(event, None)["statusCode"] == 200, path
+from chalicelib import observability
+from chalicelib.domain.certificates import Certificate, CertificateStatus
+from chalicelib.services import copies
+from chalicelib.services.rendering import CopyFacts
+from chalicelib.signing import PdfSigner
+from infra.pki import create_local_material
+now = datetime(2026, 11, 23, 2, tzinfo=UTC)
+cert = Certificate("c1", "CH1", "注册测绘师", "", "", "张三", "resident_id", "11010519900307451X", "h",
+                   date(2023, 12, 20), date(2023, 11, 25), "北京市人力资源和社会保障局", "010", CertificateStatus.VALID)
+facts = CopyFacts(cert, "JZ1", "本人调用", now, now + timedelta(days=90), "ABCD-EFGH-JKLM-NPQR", "http://x/verify")
+assert copies.signed_copy(facts, signer=PdfSigner(create_local_material(now=now))).startswith(b"%PDF")
+assert copies.certificate_file(cert).startswith(b"%PDF")
+assert copies.missing_glyphs("张三X") == set()
+observability.count("ProbeCopies")
+observability.flush()
+print("ok")
+"""
+
+
+def check(path: Path) -> int:
+    """Run PROBE on the package's own files (stripped modules included) and the runtime's libraries."""
+    contents, runtime = path.resolve().parent / "contents", path.resolve().parent / "runtime"
+    for directory in (contents, runtime):
+        shutil.rmtree(directory, ignore_errors=True)
+    with zipfile.ZipFile(path) as package:
+        package.extractall(contents)
+    runtime.mkdir()
+    for name in RUNTIME_PROVIDED:
+        found = importlib.util.find_spec(name.removesuffix(".py"))
+        assert found is not None and found.origin is not None, name
+        origin = Path(found.origin)
+        (runtime / name).symlink_to(origin.parent if origin.name == "__init__.py" else origin)
+    # -S: no site-packages; `infra` (for the probe's local signing key) is not in the package.
+    code = (f"import sys; sys.path[:0] = {[str(contents), str(runtime), str(ROOT)]!r}\n"
+            + PROBE.format(blocked=[]))
+    done = subprocess.run([sys.executable, "-S", "-c", code], cwd=contents, capture_output=True,  # noqa: S603
+                          text=True, check=False)
+    if done.stdout.strip().endswith("ok"):
+        return 0
+    print(f"the package fails its probe:\n{done.stdout}{done.stderr}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

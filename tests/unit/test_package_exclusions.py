@@ -1,5 +1,5 @@
-"""The Lambda package leaves out lxml and Pillow (infra/package.py): the worker must render,
-sign and make certificate files without them."""
+"""The Lambda package leaves out the modules no path imports (infra/package.py): the API must
+answer and the worker must render, sign and make certificate files without them."""
 
 from __future__ import annotations
 
@@ -7,30 +7,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-from infra.package import NEVER_IMPORTED
-
-PROBE = """
-import sys
-for name in {blocked!r}:
-    sys.modules[name] = None
-from datetime import UTC, date, datetime, timedelta
-from chalicelib.domain.certificates import Certificate, CertificateStatus
-from chalicelib.services import copies
-from chalicelib.services.rendering import CopyFacts
-from chalicelib.signing import PdfSigner
-from infra.pki import create_local_material
-now = datetime(2026, 11, 23, 2, tzinfo=UTC)
-cert = Certificate("c1", "CH1", "注册测绘师", "", "", "张三", "resident_id", "11010519900307451X", "h",
-                   date(2023, 12, 20), date(2023, 11, 25), "北京市人力资源和社会保障局", "010", CertificateStatus.VALID)
-facts = CopyFacts(cert, "JZ1", "本人调用", now, now + timedelta(days=90), "ABCD-EFGH-JKLM-NPQR", "http://x/verify")
-assert copies.signed_copy(facts, signer=PdfSigner(create_local_material(now=now))).startswith(b"%PDF")
-assert copies.certificate_file(cert).startswith(b"%PDF")
-print("ok")
-"""
+from infra.package import NEVER_IMPORTED, PROBE, keep
 
 
-def test_the_worker_renders_and_signs_without_the_packages_left_out_of_the_lambda() -> None:
-    blocked = [name for name in NEVER_IMPORTED if name != "pillow"]
-    done = subprocess.run([sys.executable, "-c", PROBE.format(blocked=blocked)], capture_output=True, text=True,
+def run_probe(blocked: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", PROBE.format(blocked=blocked)], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[2], check=False, timeout=120)
-    assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_api_answers_and_the_worker_renders_and_signs_without_the_modules_left_out() -> None:
+    done = run_probe(list(NEVER_IMPORTED))
+    assert done.stdout.strip().endswith("ok"), done.stderr
+
+
+def test_the_probe_fails_when_a_module_it_needs_is_blocked() -> None:
+    done = run_probe(["fontTools.varLib"])
+    assert not done.stdout.strip().endswith("ok")
+    assert "fontTools.varLib" in done.stderr
+
+
+def test_a_left_out_package_goes_whole_and_its_siblings_stay() -> None:
+    assert not keep("fontTools/cu2qu/cu2qu.py")
+    assert not keep("aws_lambda_powertools/event_handler/api_gateway.py")
+    assert not keep("oscrypto-1.3.0.dist-info/METADATA")
+    assert keep("fontTools/ttLib/tables/_g_l_y_f.py")
+    assert keep("fontTools/varLib/__init__.py")
+    assert keep("aws_lambda_powertools/utilities/jmespath_utils/__init__.py")
+    assert keep("_cffi_backend.cpython-311-x86_64-linux-gnu.so")
