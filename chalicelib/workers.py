@@ -1,7 +1,9 @@
 """Event handlers: the SQS render worker (and, later, schedules and S3 triggers).
 
 Each handler only adapts its event to a service call; every one of them is safe to
-run twice, keyed by the annotation ID, never by the message ID.
+run twice, keyed by the annotation ID, never by the message ID. Every Lambda function of the
+app imports this module, the API's too, so the services that only a schedule or an import
+uses are imported inside their handlers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from chalice.app import Blueprint, CloudWatchEvent, Cron, Rate, SQSEvent
 
 from chalicelib import deps
 from chalicelib.observability import observed
-from chalicelib.services import imports, reminding, rendering, sweeping
+from chalicelib.services import rendering
 
 bp = Blueprint(__name__)
 
@@ -42,6 +44,8 @@ def _render_one(annotation_id: str) -> rendering.Outcome:
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="sweeper")
 @observed
 def sweeper(event: CloudWatchEvent) -> dict[str, int]:
+    from chalicelib.services import sweeping
+
     report = sweeping.sweep(store=deps.repository().annotations, queue=deps.render_queue(),
                             dead_letters=deps.dead_letters(), now=deps.clock()())
     return {"requeued": report.requeued, "failed": report.failed}
@@ -56,6 +60,8 @@ IMPORT_PATTERN = {"source": ["aws.s3"], "detail-type": ["Object Created"],
 @bp.on_cw_event(IMPORT_PATTERN, name="import_trigger")
 @observed
 def import_trigger(event: CloudWatchEvent) -> dict[str, int]:
+    from chalicelib.services import imports
+
     bucket, key = event.detail["bucket"]["name"], event.detail["object"]["key"]
     if bucket != deps.files().bucket:
         return {"rows": 0, "loaded": 0, "rejected": 0}
@@ -68,6 +74,8 @@ def import_trigger(event: CloudWatchEvent) -> dict[str, int]:
 @bp.schedule(Cron(0, 1, "*", "*", "?", "*"), name="reminders")
 @observed
 def reminders(event: CloudWatchEvent) -> dict[str, int]:
+    from chalicelib.services import reminding
+
     repo = deps.repository()
     report = reminding.remind(store=repo.annotations, directory=repo, sender=deps.notifier(), now=deps.clock()())
     return {"expiring": report.expiring, "announced": report.announced}
