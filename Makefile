@@ -7,9 +7,19 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 AWS_MOCK_PORT ?= 5000
-APT_PACKAGES := poppler-utils libnss3-tools chromium fonts-noto-cjk
+# Debian packages: the tests use poppler's pdftotext/pdfsig, Chromium and a CJK font; the
+# package build strips debugging sections from compiled modules with binutils' strip.
+TEST_APT_PACKAGES := poppler-utils libnss3-tools chromium fonts-noto-cjk
+BUILD_APT_PACKAGES := binutils
+# Installs the Debian packages named in $(1) that are missing, and nothing when none is.
+apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
-.PHONY: run test lint typecheck unit integration e2e bench package clean deps system-deps
+.PHONY: run test lint typecheck unit integration e2e bench package clean deps system-deps build-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,14 +29,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 deps: $(STAMP)
 
-# Debian packages the tests use (poppler's pdftotext/pdfsig); installed only when missing.
 system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	@$(call apt_install,$(TEST_APT_PACKAGES))
+
+build-deps:
+	@$(call apt_install,$(BUILD_APT_PACKAGES))
 
 run: deps
 	PORT=$(PORT) AWS_MOCK_PORT=$(AWS_MOCK_PORT) exec $(PY) -m infra.local
@@ -54,7 +61,7 @@ bench: deps
 	$(PY) bench/run.py
 
 # The deployable template: chalice package merged with infra/, checked by cfn-lint.
-package: deps
+package: deps build-deps
 	rm -rf build/package
 	$(PY) -m infra.package prod
 	$(VENV)/bin/cfn-lint build/package/sam.json

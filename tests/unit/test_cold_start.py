@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-WORKER_ONLY = ("fpdf", "fontTools", "pyhanko", "cryptography", "jwt", "chalicelib.render", "chalicelib.signing",
+WORKER_ONLY = ("fpdf", "fontTools", "pyhanko", "chalicelib.render", "chalicelib.signing",
                "chalicelib.services.copies", "chalicelib.services.imports", "chalicelib.services.reminding",
                "chalicelib.services.sweeping")
 
