@@ -7,6 +7,7 @@ conditional write or a transaction, never a read followed by a plain write.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -191,8 +192,10 @@ class Repository:
 
 
 ANNOUNCE = "1"
-# DynamoDB may leave keys of a BatchGetItem unprocessed under load; they are asked again.
-_BATCH_ATTEMPTS = 5
+# DynamoDB may leave keys of a BatchGetItem unprocessed under load; they are asked again,
+# with exponential backoff (botocore has already retried the throttled requests themselves).
+_BATCH_ATTEMPTS = 4
+_BATCH_BACKOFF_SECONDS = 0.025
 _CERTIFICATE_FIELDS = ("certificate_no", "qualification", "level", "specialty", "holder_name", "id_type",
                        "id_number", "holder_key", "issued_on", "approved_on", "issuer_name", "issuer_contact",
                        "status", "file_key")
@@ -235,14 +238,16 @@ def _batch_get(connection: Connection, request: dict[str, Any]) -> dict[str, lis
     again for what DynamoDB left unprocessed. Raw items by table name."""
     client: Any = connection.client
     found: dict[str, list[dict[str, Any]]] = {table: [] for table in request}
-    for _ in range(_BATCH_ATTEMPTS):
+    for attempt in range(_BATCH_ATTEMPTS):
+        if attempt:
+            time.sleep(_BATCH_BACKOFF_SECONDS * 2 ** attempt)  # what DynamoDB asks for unprocessed keys
         answer = client.batch_get_item(RequestItems=request)
         for table, items in answer.get("Responses", {}).items():
             found[table].extend(items)
         request = answer.get("UnprocessedKeys") or {}
         if not request:
             return found
-    raise ConcurrentUpdate("DynamoDB left keys unprocessed")
+    raise RuntimeError("DynamoDB left keys of a BatchGetItem unprocessed after every retry")
 
 
 def _get_certificate(certificate_id: str) -> Certificate | None:
