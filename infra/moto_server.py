@@ -1,4 +1,5 @@
-"""The local stack's embedded AWS: moto's server, with DynamoDB requests taken one at a time.
+"""The local stack's embedded AWS: moto's server, with DynamoDB requests taken one at a time
+and transactions rolled back item by item.
 
     python -m infra.moto_server HOST PORT
 
@@ -6,12 +7,20 @@ moto applies a transaction's or a conditional write's condition and its writes w
 lock, so two threads could both pass a condition that DynamoDB would let only one pass
 (30 concurrent applications could then take 4 quota slots). DynamoDB serializes them;
 here one lock does. Other services (SQS long polls among them) stay concurrent.
+
+moto backs up every table a transaction touches, whole (a deep copy), before every
+transaction, so each one costs time in proportion to the tables' size and the local stack
+slows down as data accumulates. `install_item_rollback` backs up only the items the
+transaction names and puts them back if it is cancelled.
 """
 
 from __future__ import annotations
 
+import copy
+import inspect
 import sys
 import threading
+import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -31,7 +40,106 @@ def serialized_dynamodb(app: Callable[..., Iterable[bytes]]) -> Callable[..., It
     return wsgi
 
 
+# The moto whose DynamoDB internals `install_item_rollback` relies on (requirements-dev.txt).
+PINNED_MOTO = "5.2.5"
+_WHOLE_TABLE_BACKUP = "original_table_state[table_name] = copy.deepcopy("
+
+
+class UnexpectedMoto(RuntimeError):
+    """The installed moto is not the one whose transaction code this module was checked against."""
+
+
+def install_item_rollback() -> None:
+    """Make moto's TransactWriteItems back up the items it touches instead of whole tables.
+
+    moto 5.2.5's `DynamoDBBackend.transact_write_items` deep-copies each named table, applies
+    the operations one by one, and on any failure puts the copies back in place of the tables.
+    Here the deep copy of a Table, in that module only, returns the table itself (so moto's own
+    restore changes nothing), and a wrapper snapshots each item an operation names (a deep
+    copy, or its absence) and restores those on any exception. Everything else, the
+    cancellation reasons included, stays moto's. Requests must be serialized, as they are here.
+    Installing twice does nothing.
+    """
+    import moto
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    backend = models.DynamoDBBackend
+    if getattr(backend.transact_write_items, "item_rollback", False):
+        return
+    if moto.__version__ != PINNED_MOTO or models.copy is not copy or \
+            _WHOLE_TABLE_BACKUP not in inspect.getsource(backend.transact_write_items):
+        raise UnexpectedMoto(
+            f"infra/moto_server.py replaces the whole-table backup of moto {PINNED_MOTO}'s "
+            f"DynamoDBBackend.transact_write_items, but moto {moto.__version__} is installed: check that "
+            "it still backs up tables only with the module's copy.deepcopy and writes only the items its "
+            "operations name, then update PINNED_MOTO")
+
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    models.copy = types.SimpleNamespace(deepcopy=deepcopy)  # type: ignore[assignment]
+    original = backend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = [_snapshot(self, operation) for item in transact_items for operation in item.values()]
+        try:
+            original(self, transact_items)
+        except BaseException:
+            # In reverse, so that an item named twice (refused by moto) ends as it was first.
+            for restore in reversed(saved):
+                restore()
+            raise
+
+    transact_write_items.item_rollback = True  # type: ignore[attr-defined]
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _snapshot(backend: Any, operation: Any) -> Callable[[], None]:
+    """A function that puts the item `operation` names back as it is now (absent included)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    def nothing() -> None:
+        pass
+
+    try:
+        table = backend.get_table(operation["TableName"])
+        key = operation["Item"] if "Item" in operation else operation["Key"]
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    except Exception:
+        return nothing  # moto refuses such an operation before it writes anything
+    # Read `items` directly: the table's get_item would add an empty entry to the defaultdict.
+    had_hash = hash_key in table.items
+    if range_key is None:
+        before = copy.deepcopy(table.items.get(hash_key))
+    else:
+        before = copy.deepcopy(table.items[hash_key].get(range_key)) if had_hash else None
+    stream = table.stream_shard
+    stream_length = len(stream.items) if stream is not None else 0
+
+    def restore() -> None:
+        if range_key is None:
+            if before is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = before
+        else:
+            by_range = table.items[hash_key]
+            if before is None:
+                by_range.pop(range_key, None)
+            else:
+                by_range[range_key] = before
+            if not had_hash and not by_range:
+                del table.items[hash_key]
+        if stream is not None:
+            del stream.items[stream_length:]
+
+    return restore
+
+
 def main(host: str, port: str) -> None:
+    install_item_rollback()
     app = serialized_dynamodb(DomainDispatcherApplication(create_backend_app))
     run_simple(host, int(port), app, threaded=True, use_reloader=False)
 

@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from chalicelib import deps
 from infra.deploy import deploy
+from infra.moto_server import install_item_rollback
 
 
 def _serialize_moto_dynamodb() -> None:
@@ -34,6 +35,7 @@ def _serialize_moto_dynamodb() -> None:
 @pytest.fixture(scope="session")
 def aws() -> Iterator[dict[str, str]]:
     _serialize_moto_dynamodb()
+    install_item_rollback()  # transactions roll back item by item, as in the local stack
     with mock_aws():
         env = deploy(boto3.Session())
         os.environ.update(env)
