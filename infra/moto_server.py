@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 
 def serialized_dynamodb(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
@@ -138,10 +138,34 @@ def _snapshot(backend: Any, operation: Any) -> Callable[[], None]:
     return restore
 
 
+class Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which service a host name is: moto lists its own package
+    directory and tries every service's URL patterns for each request (twice for a host such as
+    127.0.0.1:5000), under one lock."""
+
+    def __init__(self, create_app: Callable[..., Any]) -> None:
+        super().__init__(create_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+
+class RequestHandler(WSGIRequestHandler):
+    # werkzeug writes the headers and the body in two sends; with Nagle's algorithm on, a
+    # client's delayed ACK can hold the body back by ~40 ms.
+    disable_nagle_algorithm = True
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """No line per request: formatting and writing it cost more than many a request."""
+
+
 def main(host: str, port: str) -> None:
     install_item_rollback()
-    app = serialized_dynamodb(DomainDispatcherApplication(create_backend_app))
-    run_simple(host, int(port), app, threaded=True, use_reloader=False)
+    app = serialized_dynamodb(Dispatcher(create_backend_app))
+    run_simple(host, int(port), app, threaded=True, use_reloader=False, request_handler=RequestHandler)
 
 
 if __name__ == "__main__":
