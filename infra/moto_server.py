@@ -9,9 +9,11 @@ lock, so two threads could both pass a condition that DynamoDB would let only on
 here one lock does. Other services (SQS long polls among them) stay concurrent.
 
 moto backs up every table a transaction touches, whole (a deep copy), before every
-transaction, so each one costs time in proportion to the tables' size and the local stack
-slows down as data accumulates. `install_item_rollback` backs up only the items the
-transaction names and puts them back if it is cancelled.
+transaction, and sorts every item of a table for every Query, so both cost time in proportion
+to the tables' size and the local stack slowed down as data accumulated.
+`install_item_rollback` backs up only the items the transaction names and puts them back if
+it is cancelled; `install_partition_queries` lets a Query look at its partition only (on an
+index, at every item, but without sorting them all first).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def serialized_dynamodb(app: Callable[..., Iterable[bytes]]) -> Callable[..., It
     return wsgi
 
 
-# The moto whose DynamoDB internals `install_item_rollback` relies on (requirements-dev.txt).
+# The moto whose DynamoDB internals the install_* functions rely on (requirements-dev.txt).
 PINNED_MOTO = "5.2.5"
 _WHOLE_TABLE_BACKUP = "original_table_state[table_name] = copy.deepcopy("
 
@@ -60,20 +62,15 @@ def install_item_rollback() -> None:
     cancellation reasons included, stays moto's. Requests must be serialized, as they are here.
     Installing twice does nothing.
     """
-    import moto
     from moto.dynamodb import models
     from moto.dynamodb.models.table import Table
 
+    _check_moto()
     backend = models.DynamoDBBackend
     if getattr(backend.transact_write_items, "item_rollback", False):
         return
-    if moto.__version__ != PINNED_MOTO or models.copy is not copy or \
-            _WHOLE_TABLE_BACKUP not in inspect.getsource(backend.transact_write_items):
-        raise UnexpectedMoto(
-            f"infra/moto_server.py replaces the whole-table backup of moto {PINNED_MOTO}'s "
-            f"DynamoDBBackend.transact_write_items, but moto {moto.__version__} is installed: check that "
-            "it still backs up tables only with the module's copy.deepcopy and writes only the items its "
-            "operations name, then update PINNED_MOTO")
+    if models.copy is not copy or _WHOLE_TABLE_BACKUP not in inspect.getsource(backend.transact_write_items):
+        raise UnexpectedMoto(_unexpected("DynamoDBBackend.transact_write_items"))
 
     def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
@@ -93,6 +90,69 @@ def install_item_rollback() -> None:
 
     transact_write_items.item_rollback = True  # type: ignore[attr-defined]
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_QUERYING = threading.local()
+
+
+def install_partition_queries() -> None:
+    """Make moto's Table.query read only the queried partition of the table (on an index: every
+    item, unsorted), instead of every item sorted by key.
+
+    moto 5.2.5's `Table.query` starts from `self.all_items()`, which sorts the whole table; for
+    the table's own key it then keeps the items with the queried hash key and sorts them by
+    range key, and for an index it sorts the matches by the index's keys. Neither needs the
+    first sort, and the table's own key needs only its partition. Installing twice does nothing.
+    """
+    from moto.dynamodb.models.table import Table
+
+    _check_moto()
+    if getattr(Table.query, "partition_queries", False):
+        return
+    original_query, original_all_items = Table.query, Table.all_items
+    signature = inspect.signature(original_query)
+    if "index_name" not in signature.parameters or \
+            "possible_results.sort(key=lambda item: item.range_key)" not in inspect.getsource(original_query):
+        raise UnexpectedMoto(_unexpected("Table.query"))
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        _QUERYING.table = self
+        _QUERYING.partition = None if arguments.get("index_name") else arguments["hash_key"]
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _QUERYING.table = None
+
+    def all_items(self: Any) -> list[Any]:
+        if getattr(_QUERYING, "table", None) is not self:
+            return original_all_items(self)  # a Scan (pages in key order) or any other caller
+        partition = _QUERYING.partition
+        if partition is None:
+            return [item for by_range in self.items.values() for item in by_range.values()] \
+                if self.range_key_attr else list(self.items.values())
+        # `.get`: indexing the defaultdict would add an empty partition.
+        found = self.items.get(partition)
+        if found is None:
+            return []
+        return list(found.values()) if self.range_key_attr else [found]
+
+    query.partition_queries = True  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def _check_moto() -> None:
+    import moto
+
+    if moto.__version__ != PINNED_MOTO:
+        raise UnexpectedMoto(_unexpected(f"moto {moto.__version__}"))
+
+
+def _unexpected(what: str) -> str:
+    return (f"infra/moto_server.py changes the DynamoDB internals of moto {PINNED_MOTO} (transactions' "
+            f"backups, Query's reading of the table), and found {what} not as it expects: read the new "
+            "DynamoDBBackend.transact_write_items and Table.query and all_items, adapt, then update PINNED_MOTO")
 
 
 def _snapshot(backend: Any, operation: Any) -> Callable[[], None]:
@@ -164,6 +224,7 @@ class RequestHandler(WSGIRequestHandler):
 
 def main(host: str, port: str) -> None:
     install_item_rollback()
+    install_partition_queries()
     app = serialized_dynamodb(Dispatcher(create_backend_app))
     run_simple(host, int(port), app, threaded=True, use_reloader=False, request_handler=RequestHandler)
 

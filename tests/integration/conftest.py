@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from chalicelib import deps
 from infra.deploy import deploy
-from infra.moto_server import install_item_rollback
+from infra.moto_server import install_item_rollback, install_partition_queries
 
 
 def _serialize_moto_dynamodb() -> None:
@@ -35,7 +35,9 @@ def _serialize_moto_dynamodb() -> None:
 @pytest.fixture(scope="session")
 def aws() -> Iterator[dict[str, str]]:
     _serialize_moto_dynamodb()
-    install_item_rollback()  # transactions roll back item by item, as in the local stack
+    # Transactions roll back item by item and queries read their partition, as in the local stack.
+    install_item_rollback()
+    install_partition_queries()
     with mock_aws():
         env = deploy(boto3.Session())
         os.environ.update(env)

@@ -1,5 +1,6 @@
 """The local stack's embedded AWS (infra/moto_server.py): a DynamoDB transaction is all or
-nothing, rolled back item by item instead of from a copy of every table it touches."""
+nothing, rolled back item by item instead of from a copy of every table it touches; a Query
+answers as moto's does without sorting the whole table first."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType
 
-from infra.moto_server import install_item_rollback
+from infra.moto_server import install_item_rollback, install_partition_queries
 
 
 @pytest.fixture()
 def ddb(aws: dict[str, str]) -> Any:
-    install_item_rollback()  # as the local stack's moto server does (the aws fixture does too)
+    # As the local stack's moto server does (the aws fixture does too).
+    install_item_rollback()
+    install_partition_queries()
     return boto3.client("dynamodb")
 
 
@@ -115,3 +119,66 @@ def test_a_successful_transaction_applies_every_write(ddb: Any, stored: Any) -> 
     assert item(annotations, annotation_id=ids["deleted"]) is None
     assert item(verifications, annotation_id=ids["new_log"], at_id="1") == {
         "annotation_id": s(ids["new_log"]), "at_id": s("1"), "result": s("valid")}
+
+
+@pytest.fixture()
+def comparisons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How often moto compares two values' order (sorting items by key does, a lot)."""
+    counted = [0]
+    original = DynamoType.__lt__
+
+    def less_than(self: DynamoType, other: DynamoType) -> bool:
+        counted[0] += 1
+        return original(self, other)
+
+    monkeypatch.setattr(DynamoType, "__lt__", less_than)
+    return counted
+
+
+def test_a_query_on_the_table_key_reads_only_its_partition_and_answers_as_dynamodb(
+        ddb: Any, comparisons: list[int]) -> None:
+    table = os.environ["VERIFICATIONS_TABLE"]
+    wanted = f"embedded-log-{secrets.token_hex(4)}"
+    for n in range(300):
+        ddb.put_item(TableName=table, Item={"annotation_id": s(f"embedded-other-{n % 100}"), "at_id": s(f"{n:03d}")})
+    for at in ("3", "1", "5", "2", "4"):
+        ddb.put_item(TableName=table, Item={"annotation_id": s(wanted), "at_id": s(at)})
+    comparisons[0] = 0
+
+    def query(**extra: Any) -> Any:
+        return ddb.query(TableName=table, KeyConditionExpression="annotation_id = :a" + extra.pop("and", ""),
+                         ExpressionAttributeValues={":a": s(wanted), **extra.pop("values", {})}, **extra)
+
+    pages, start = [], {}
+    while True:
+        page = query(ScanIndexForward=False, Limit=2, **start)
+        pages.append([i["at_id"]["S"] for i in page["Items"]])
+        if "LastEvaluatedKey" not in page:
+            break
+        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+    assert pages == [["5", "4"], ["3", "2"], ["1"]]
+    assert [i["at_id"]["S"] for i in query(**{"and": " AND at_id > :b", "values": {":b": s("2")}})["Items"]] == \
+        ["3", "4", "5"]
+    assert ddb.query(TableName=table, KeyConditionExpression="annotation_id = :a",
+                     ExpressionAttributeValues={":a": s("embedded-nobody")})["Items"] == []
+    # Sorting 300 items would take thousands of comparisons; five items take a handful.
+    assert comparisons[0] < 100
+
+
+def test_a_query_on_an_index_answers_in_the_index_order_without_sorting_the_table(
+        ddb: Any, comparisons: list[int]) -> None:
+    table = os.environ["ANNOTATIONS_TABLE"]
+    certificate = f"embedded-cert-{secrets.token_hex(4)}"
+    for n in range(300):
+        ddb.put_item(TableName=table, Item={"annotation_id": s(f"embedded-{certificate}-other-{n}"),
+                                            "certificate_id": s(f"embedded-other-{n}"), "applied_at": s(f"{n:03d}")})
+    for n, applied in enumerate(("2026-11-02", "2026-11-03", "2026-11-01")):
+        ddb.put_item(TableName=table, Item={"annotation_id": s(f"embedded-{certificate}-{n}"),
+                                            "certificate_id": s(certificate), "applied_at": s(applied)})
+    comparisons[0] = 0
+
+    found = ddb.query(TableName=table, IndexName="by_certificate", KeyConditionExpression="certificate_id = :c",
+                      ExpressionAttributeValues={":c": s(certificate)}, ScanIndexForward=False)["Items"]
+
+    assert [i["applied_at"]["S"] for i in found] == ["2026-11-03", "2026-11-02", "2026-11-01"]
+    assert comparisons[0] < 100
