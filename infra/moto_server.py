@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import io
 import sys
 import threading
 import types
@@ -213,10 +214,51 @@ class Dispatcher(DomainDispatcherApplication):
         return self._backends[host]
 
 
+class _NothingLeft:
+    """What werkzeug's after-response drain reads from once the body has been read (below)."""
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+
 class RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, with keep-alive connections and no line logged per request.
+
+    werkzeug closes every connection after its response, since it cannot tell the unread rest
+    of a request body from the next request: after each response it reads and discards
+    whatever arrives within 10 ms. Every AWS call then paid a TCP handshake and a new thread
+    on each side. Here a body with a Content-Length is read in full before the application
+    runs, and werkzeug's drain reads nothing, so the connection stays open; a chunked body is
+    left to werkzeug, which closes the connection after it.
+    """
+
     # werkzeug writes the headers and the body in two sends; with Nagle's algorithm on, a
-    # client's delayed ACK can hold the body back by ~40 ms.
+    # keep-alive client's delayed ACK would hold the body back by ~40 ms.
     disable_nagle_algorithm = True
+    _body: bytes | None = None
+
+    def run_wsgi(self) -> None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            super().run_wsgi()
+            return
+        connection_file = self.rfile
+        self._body = connection_file.read(int(self.headers.get("Content-Length") or 0))
+        self.rfile = _NothingLeft()  # type: ignore[assignment]
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile, self._body = connection_file, None
+
+    def make_environ(self) -> Any:
+        environ = super().make_environ()
+        if self._body is not None:
+            environ["wsgi.input"] = io.BytesIO(self._body)
+        return environ
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if self._body is not None and keyword.lower() == "connection" and value.lower() == "close":
+            return  # werkzeug's "always close"; the client's own Connection: close still holds
+        super().send_header(keyword, value)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """No line per request: formatting and writing it cost more than many a request."""
