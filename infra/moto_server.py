@@ -1,5 +1,5 @@
-"""The local stack's embedded AWS: moto's server, with DynamoDB requests taken one at a time
-and transactions rolled back item by item.
+"""The local stack's embedded AWS: moto's server, with DynamoDB requests taken one at a time,
+transactions rolled back item by item, queries that read their partition, and keep-alive.
 
     python -m infra.moto_server HOST PORT
 
@@ -49,7 +49,7 @@ _WHOLE_TABLE_BACKUP = "original_table_state[table_name] = copy.deepcopy("
 
 
 class UnexpectedMoto(RuntimeError):
-    """The installed moto is not the one whose transaction code this module was checked against."""
+    """The installed moto is not the one whose DynamoDB internals this module was checked against."""
 
 
 def install_item_rollback() -> None:
