@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 import threading
 import time
@@ -95,6 +96,7 @@ def measure(seconds: float = 60, clients: int = 8) -> list[Row]:
                     else:
                         refused[r.status_code] += 1
 
+        cpu_before, load_before = stack.cpu_seconds(), _own_cpu_seconds()
         started = time.monotonic()
         threads = [threading.Thread(target=client) for _ in range(clients)]
         for t in threads:
@@ -102,6 +104,9 @@ def measure(seconds: float = 60, clients: int = 8) -> list[Row]:
         for t in threads:
             t.join()
         submit_seconds = time.monotonic() - started
+        cpu_after, load_after = stack.cpu_seconds(), _own_cpu_seconds()
+        cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
+        cpu["load generator"] = load_after - load_before
         # Wait for the worker to drain: poll only what is still pending.
         session = requests.Session()
         session.headers.update(headers)
@@ -130,7 +135,14 @@ def measure(seconds: float = 60, clients: int = 8) -> list[Row]:
         ("P5 lost / duplicated annotations", f"{lost} / {max(0, duplicated)}"),
         ("P5 refused during the run", ", ".join(f"{k}: {v}" for k, v in refused.items()) or "none"),
         ("P5 errors while waiting for the copies", ", ".join(f"{k}: {v}" for k, v in errors.items()) or "none"),
+        ("P5 CPU while submitting (cores busy, of 2)", ", ".join(
+            f"{name} {seconds / submit_seconds:.2f}" for name, seconds in cpu.items())),
     ]
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def main() -> int:

@@ -28,13 +28,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _cpu_seconds(stat: str) -> float:
+    """User + system CPU seconds from a /proc/<pid>/stat line (fields 14 and 15)."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Stack:
-    def __init__(self, base: str, aws: str, log: Path, clock_file: Path, started_in: float) -> None:
+    def __init__(self, base: str, aws: str, log: Path, clock_file: Path, started_in: float, pid: int) -> None:
         self.base = base
         self.aws = aws
         self.log = log
         self.clock_file = clock_file
         self.started_in = started_in
+        self.pid = pid
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by the stack's process and by its children (the embedded AWS)."""
+        stack = _cpu_seconds(Path(f"/proc/{self.pid}/stat").read_text())
+        children = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue  # gone meanwhile
+            if int(text.rsplit(")", 1)[1].split()[1]) == self.pid:
+                children += _cpu_seconds(text)
+        return {"stack": stack, "embedded AWS": children}
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -81,7 +101,8 @@ def running_stack(workdir: Path | None = None, env: dict[str, str] | None = None
             if time.monotonic() > deadline:
                 raise StackFailed(f"the local stack did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield Stack(base, f"http://127.0.0.1:{aws_port}", log, clock_file, time.perf_counter() - started)
+        yield Stack(base, f"http://127.0.0.1:{aws_port}", log, clock_file, time.perf_counter() - started,
+                    proc.pid)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

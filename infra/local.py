@@ -167,12 +167,11 @@ class EventPump:
         self.bucket = bucket
         self.clock = clock
         self.stop = threading.Event()
-        # One poller per queue: moto's SQS can hand one message to two concurrent receivers,
-        # and its DynamoDB does not apply concurrent updates of one item atomically, so a
-        # duplicate delivery racing itself could (only here, never on AWS) undo a status
-        # write; the sweeper would repair it minutes later. Lambda's concurrency is not
-        # needed to show the pipeline.
-        self.sqs_concurrency = 1
+        # Batches handled at once per queue, as Lambda runs several invocations. One receiver
+        # takes them all from the queue (moto's SQS can hand one message to two concurrent
+        # receivers) and hands each batch to a thread of its own; the embedded AWS takes
+        # DynamoDB requests one at a time, so concurrent handlers decide races as on AWS.
+        self.sqs_concurrency = 4
         self._seen_objects: dict[str, str] = {}
 
     def start(self) -> None:
@@ -181,12 +180,8 @@ class EventPump:
         for source in self.app.event_sources:
             handler = self.app.handler_map[source.name]
             if isinstance(source, SQSEventConfig):
-                # Like Lambda, several batches are handled at once.
-                for i in range(self.sqs_concurrency):
-                    threading.Thread(target=self._sqs_loop(source, handler), name=f"{source.name}-{i}",
-                                     daemon=True).start()
-                continue
-            if isinstance(source, ScheduledEventConfig):
+                target = self._sqs_loop(source, handler)
+            elif isinstance(source, ScheduledEventConfig):
                 target = self._schedule_loop(source, handler)
             elif isinstance(source, S3EventConfig):
                 target = self._s3_loop(source.name, source.prefix or "", source.suffix or "", handler,
@@ -207,12 +202,25 @@ class EventPump:
         url = self.queue_urls[source.queue]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
+        handlers = threading.BoundedSemaphore(self.sqs_concurrency)
+
+        def handle(messages: list[dict[str, Any]]) -> None:
+            try:
+                self._deliver(sqs, url, arn, source, handler, messages)
+            finally:
+                handlers.release()
+
         def loop() -> None:
             while not self.stop.is_set():
+                # Receive only when a handler is free: a received message is invisible to
+                # everyone else until it is handled.
+                if not handlers.acquire(timeout=1):
+                    continue
                 try:
                     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(source.batch_size, 10),
                                               WaitTimeSeconds=1, AttributeNames=["All"])
                 except Exception:
+                    handlers.release()
                     if self.stop.is_set():
                         return
                     log.exception("receiving from %s failed", source.queue)
@@ -220,7 +228,9 @@ class EventPump:
                     continue
                 messages = got.get("Messages", [])
                 if messages:
-                    self._deliver(sqs, url, arn, source, handler, messages)
+                    threading.Thread(target=handle, args=(messages,), name=source.name, daemon=True).start()
+                else:
+                    handlers.release()
 
         return loop
 

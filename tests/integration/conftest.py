@@ -22,6 +22,7 @@ from moto import mock_aws
 
 from chalicelib import deps
 from infra.deploy import deploy, load_template
+from infra.moto_server import install_item_rollback, install_partition_queries
 
 OVERRIDES = Path(__file__).resolve().parents[2] / "infra" / "overrides.yaml"
 # Operations whose IAM action has another name.
@@ -91,6 +92,9 @@ def _serialize_moto_dynamodb() -> None:
 @pytest.fixture(scope="session")
 def aws() -> Iterator[dict[str, str]]:
     _serialize_moto_dynamodb()
+    # Transactions roll back item by item and queries read their partition, as in the local stack.
+    install_item_rollback()
+    install_partition_queries()
     with mock_aws():
         env = deploy(boto3.Session())
         os.environ.update(env)
