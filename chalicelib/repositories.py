@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.constants import NONE
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
@@ -347,9 +348,12 @@ class AnnotationRepository:
 
     def mark_ready(self, annotation_id: str, code: str, *, ready_at: datetime, valid_until: datetime,
                    annotation_no: str, sha256: str, file_key: str, expires_at: datetime) -> bool:
-        """pending -> ready in one conditional update; False if it was not pending."""
+        """pending -> ready in one conditional update; False if it was not pending.
+
+        Straight through the table connection: Model.update would ask for the whole item back
+        (ALL_NEW), which nobody reads here."""
         try:
-            AnnotationModel(annotation_id).update(actions=[
+            AnnotationModel._get_connection().update_item(annotation_id, return_values=NONE, actions=[
                 AnnotationModel.status.set(AnnotationStatus.READY.value),
                 AnnotationModel.ready_at.set(ready_at),
                 AnnotationModel.valid_from.set(ready_at),
