@@ -57,7 +57,7 @@ test: deps system-deps lint typecheck
 	$(PY) -m pytest -q -n 2 --dist loadfile tests
 	$(MAKE) --no-print-directory package
 
-bench: deps
+bench: deps package
 	$(PY) bench/run.py
 
 # The deployable template: chalice package merged with infra/, checked by cfn-lint.

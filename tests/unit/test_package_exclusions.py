@@ -34,3 +34,20 @@ def test_a_left_out_package_goes_whole_and_its_siblings_stay() -> None:
     assert keep("fontTools/varLib/__init__.py")
     assert keep("aws_lambda_powertools/utilities/jmespath_utils/__init__.py")
     assert keep("_cffi_backend.cpython-311-x86_64-linux-gnu.so")
+
+
+def test_the_bytecode_added_to_the_package_is_what_python_loads_and_is_never_checked_against_the_source(
+        tmp_path: Path) -> None:
+    from infra.package import bytecode, pycache_name
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    compiled = tmp_path / pycache_name("pkg/mod.py")
+    compiled.parent.mkdir()
+    compiled.write_bytes(bytecode(b"ORIGIN = 'bytecode'\n", "pkg/mod.py"))
+    # A source that differs from what was compiled: Python must still load the bytecode (the
+    # zip's timestamps cannot be trusted, so nothing compares the two).
+    (tmp_path / "pkg" / "mod.py").write_text("ORIGIN = 'source'\n")
+    loaded = subprocess.run([sys.executable, "-c", "from pkg import mod; print(mod.ORIGIN)"], cwd=tmp_path,
+                            capture_output=True, text=True, check=True, timeout=60)
+    assert loaded.stdout.strip() == "bytecode"
