@@ -131,6 +131,9 @@ def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
             call("GET /verify/{code} (unknown)", "GET", "/verify/ABCDEFGHJKLMNPQR")
             call("POST /verify/file (a copy)", "POST", "/verify/file", headers={"Content-Type": "application/pdf"},
                  body=_stored_copy(aid))
+            call("POST /verify/batch (3 codes: the copy twice, 1 unknown; grows with the codes)", "POST",
+                 "/verify/batch", headers=json_headers, body=json.dumps(
+                     {"codes": [ready["verification_code"], ready["verification_code"], "ABCDEFGHJKLMNPQS"]}).encode())
             call("GET /annotations/{id}/verifications", "GET", f"/annotations/{aid}/verifications", headers=auth)
             call("POST /annotations/{id}/withdraw", "POST", f"/annotations/{aid}/withdraw", headers=auth)
             call("POST /auth/logout", "POST", "/auth/logout", headers=auth)

@@ -14,7 +14,9 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.constants import NONE
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import Settings
@@ -119,17 +121,18 @@ class Repository:
         """The account a token names and whether the token was logged out, in one
         strongly consistent BatchGetItem over both tables (the authorizer's only read)."""
         users, revoked = UserModel.Meta.table_name, RevokedTokenModel.Meta.table_name
+        wanted = (UserModel.user_id, UserModel.id_hash, UserModel.notice_version)
         request: dict[str, Any] = {
-            users: {"Keys": [{"user_id": {"S": user_id}}], "ConsistentRead": True,
-                    "ProjectionExpression": "user_id, id_hash, notice_version"},
-            revoked: {"Keys": [{"jti": {"S": jti}}], "ConsistentRead": True, "ProjectionExpression": "jti"},
+            users: {"Keys": [{UserModel.user_id.attr_name: {"S": user_id}}], "ConsistentRead": True,
+                    "ProjectionExpression": ", ".join(a.attr_name for a in wanted)},
+            revoked: {"Keys": [{RevokedTokenModel.jti.attr_name: {"S": jti}}], "ConsistentRead": True,
+                      "ProjectionExpression": RevokedTokenModel.jti.attr_name},
         }
         found = _batch_get(self._connection, request)
         caller = None
         if found[users]:
-            user = found[users][0]
-            caller = Caller(user_id=user["user_id"]["S"], holder_key=user["id_hash"]["S"],
-                            notice_version=user.get("notice_version", {}).get("S"))
+            user = UserModel.from_raw_data(found[users][0])
+            caller = Caller(user_id=user.user_id, holder_key=user.id_hash, notice_version=user.notice_version)
         return caller, bool(found[revoked])
 
     # --- certificates ------------------------------------------------------------------
@@ -141,6 +144,13 @@ class Repository:
 
     def certificate(self, certificate_id: str) -> Certificate | None:
         return _get_certificate(certificate_id)
+
+    def certificates_by_id(self, certificate_ids: list[str]) -> dict[str, Certificate]:
+        """Several certificates in one BatchGetItem (per 100), as they are now."""
+        if not certificate_ids:
+            return {}
+        return {m.certificate_id: _certificate(m)
+                for m in CertificateModel.batch_get(certificate_ids, consistent_read=True)}
 
     def put_certificate(self, cert: Certificate, now: datetime) -> bool:
         """Create or update a certificate; False when the stored one is identical.
@@ -251,6 +261,14 @@ def _batch_get(connection: Connection, request: dict[str, Any]) -> dict[str, lis
     raise RuntimeError("DynamoDB left keys of a BatchGetItem unprocessed after every retry")
 
 
+def _update_returning_nothing(model: type[Model], hash_key: str, *, actions: list[Any],
+                              condition: Condition) -> None:
+    """A conditional UpdateItem that asks for nothing back: Model.update always asks for the
+    whole item (ALL_NEW). The model's own table connection knows the table's keys; PynamoDB
+    offers it only as `_get_connection`."""
+    model._get_connection().update_item(hash_key, actions=actions, condition=condition, return_values=NONE)
+
+
 def _get_certificate(certificate_id: str) -> Certificate | None:
     """Strongly consistent: the quota slots read here decide which slot an application claims."""
     try:
@@ -348,12 +366,9 @@ class AnnotationRepository:
 
     def mark_ready(self, annotation_id: str, code: str, *, ready_at: datetime, valid_until: datetime,
                    annotation_no: str, sha256: str, file_key: str, expires_at: datetime) -> bool:
-        """pending -> ready in one conditional update; False if it was not pending.
-
-        Straight through the table connection: Model.update would ask for the whole item back
-        (ALL_NEW), which nobody reads here."""
+        """pending -> ready in one conditional update; False if it was not pending."""
         try:
-            AnnotationModel._get_connection().update_item(annotation_id, return_values=NONE, actions=[
+            _update_returning_nothing(AnnotationModel, annotation_id, actions=[
                 AnnotationModel.status.set(AnnotationStatus.READY.value),
                 AnnotationModel.ready_at.set(ready_at),
                 AnnotationModel.valid_from.set(ready_at),
@@ -448,10 +463,12 @@ class AnnotationRepository:
             return self.misses(client_key), None
         limits, certificates = RateLimitModel.Meta.table_name, CertificateModel.Meta.table_name
         found = _batch_get(self._connection, {
-            limits: {"Keys": [{"key": {"S": client_key}}], "ProjectionExpression": "misses"},
-            certificates: {"Keys": [{"certificate_id": {"S": certificate_id}}], "ConsistentRead": True},
+            limits: {"Keys": [{RateLimitModel.key.attr_name: {"S": client_key}}],
+                     "ProjectionExpression": RateLimitModel.misses.attr_name},  # "key" is a reserved word
+            certificates: {"Keys": [{CertificateModel.certificate_id.attr_name: {"S": certificate_id}}],
+                           "ConsistentRead": True},
         })
-        misses = int(found[limits][0].get("misses", {}).get("N", 0)) if found[limits] else 0
+        misses = int(RateLimitModel.from_raw_data(found[limits][0]).misses or 0) if found[limits] else 0
         cert = _certificate(CertificateModel.from_raw_data(found[certificates][0])) if found[certificates] else None
         return misses, cert
 

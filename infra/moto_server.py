@@ -24,27 +24,35 @@ import io
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 
-def serialized_dynamodb(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
-    lock = threading.Lock()
+def install_serialized_dynamodb() -> None:
+    """Make moto answer DynamoDB requests one at a time, in this process (the local stack's
+    server and the in-process moto of the integration tests alike). Installing twice does nothing."""
+    from moto.dynamodb.responses import DynamoHandler
 
-    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            with lock:
-                return list(app(environ, start_response))
-        return app(environ, start_response)
+    if getattr(DynamoHandler.call_action, "serialized", False):
+        return
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
 
-    return wsgi
+    def call_action(self: DynamoHandler) -> Any:
+        with lock:
+            return original(self)
+
+    call_action.serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
-# The moto whose DynamoDB internals the install_* functions rely on (requirements-dev.txt).
+# The moto whose DynamoDB internals the install_* functions rely on, and the werkzeug whose
+# request handler RequestHandler changes (requirements-dev.txt).
 PINNED_MOTO = "5.2.5"
+PINNED_WERKZEUG = "3.1.9"
 _WHOLE_TABLE_BACKUP = "original_table_state[table_name] = copy.deepcopy("
 
 
@@ -264,10 +272,22 @@ class RequestHandler(WSGIRequestHandler):
         """No line per request: formatting and writing it cost more than many a request."""
 
 
+def _check_werkzeug() -> None:
+    from importlib.metadata import version
+
+    if version("werkzeug") != PINNED_WERKZEUG:
+        raise UnexpectedMoto(f"infra/moto_server.py keeps connections alive through the internals of werkzeug "
+                             f"{PINNED_WERKZEUG} (its drain of unread request bodies, its Connection: close), "
+                             f"and found werkzeug {version('werkzeug')}: read WSGIRequestHandler.run_wsgi and "
+                             "handle_one_request, adapt RequestHandler, then update PINNED_WERKZEUG")
+
+
 def main(host: str, port: str) -> None:
+    _check_werkzeug()
     install_item_rollback()
     install_partition_queries()
-    app = serialized_dynamodb(Dispatcher(create_backend_app))
+    install_serialized_dynamodb()
+    app = Dispatcher(create_backend_app)
     run_simple(host, int(port), app, threaded=True, use_reloader=False, request_handler=RequestHandler)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -116,9 +117,12 @@ def bytecode(source: bytes, name: str) -> bytes:
     Lambda's /var/task is read-only, so without these every cold start compiles every module
     from source; a zip's timestamps cannot be trusted, so the .pyc is never compared with them
     (a new package replaces the whole directory anyway)."""
-    code = compile(source, name, "exec", dont_inherit=True)
-    source_hash = importlib.util.source_hash(source)
-    return importlib._bootstrap_external._code_to_hash_pyc(code, source_hash, checked=False)  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory() as tmp:
+        source_file, compiled = Path(tmp) / "module.py", Path(tmp) / "module.pyc"
+        source_file.write_bytes(source)
+        py_compile.compile(str(source_file), cfile=str(compiled), dfile=name, doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        return compiled.read_bytes()
 
 
 def pycache_name(name: str) -> str:

@@ -141,8 +141,8 @@ def quota(slots: Iterable[QuotaSlot], today: date) -> Quota:
 def free_slot(slots: Iterable[QuotaSlot], today: date) -> int | None:
     """A slot an application on `today` may take, or None when the quota is used up.
 
-    A slot is free when it was never used or its annotation no longer counts; failed
-    annotations give their slot back by deleting it.
+    A slot is free when it was never used or its annotation no longer counts; a failed
+    annotation gives its slot back by emptying it.
     """
     taken = {s.slot for s in slots if s.counts_until >= today}
     return next((i for i in range(QUOTA_LIMIT) if i not in taken), None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from moto import mock_aws
 
 from chalicelib import deps
 from infra.deploy import deploy, load_template
-from infra.moto_server import install_item_rollback, install_partition_queries
+from infra.moto_server import install_item_rollback, install_partition_queries, install_serialized_dynamodb
 
 OVERRIDES = Path(__file__).resolve().parents[2] / "infra" / "overrides.yaml"
 # Operations whose IAM action has another name.
@@ -73,26 +72,11 @@ def every_aws_call_of_ours_is_allowed_by_the_role() -> Iterator[None]:
     assert not missing, f"the functions' role (infra/overrides.yaml) does not allow: {missing}"
 
 
-def _serialize_moto_dynamodb() -> None:
-    """moto checks a transaction's conditions and applies its writes without a lock; DynamoDB
-    serializes them. Take DynamoDB requests one at a time, as infra/moto_server.py does for
-    the local stack, so that races are decided as on AWS."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.RLock()
-    original = DynamoHandler.call_action
-
-    def call_action(self: DynamoHandler) -> object:
-        with lock:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-
-
 @pytest.fixture(scope="session")
 def aws() -> Iterator[dict[str, str]]:
-    _serialize_moto_dynamodb()
-    # Transactions roll back item by item and queries read their partition, as in the local stack.
+    # The embedded AWS as the local stack runs it: DynamoDB requests one at a time (so races
+    # are decided as on AWS), transactions rolled back item by item, queries by partition.
+    install_serialized_dynamodb()
     install_item_rollback()
     install_partition_queries()
     with mock_aws():

@@ -182,3 +182,48 @@ def test_a_query_on_an_index_answers_in_the_index_order_without_sorting_the_tabl
 
     assert [i["applied_at"]["S"] for i in found] == ["2026-11-03", "2026-11-02", "2026-11-01"]
     assert comparisons[0] < 100
+
+
+def test_the_embedded_aws_keeps_a_connection_alive_across_requests_with_bodies(tmp_path: Any) -> None:
+    """Two requests with bodies on one connection get their own answers: the first one's body
+    is not taken for the second request, nor the second swallowed by werkzeug's drain."""
+    import http.client
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "infra.moto_server", "127.0.0.1", str(port)],
+                              cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.connect()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the embedded AWS did not start"
+                time.sleep(0.1)
+        sock = connection.sock
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.CreateTable",
+                   "Authorization": "AWS4-HMAC-SHA256 Credential=test/20261123/us-east-1/dynamodb/aws4_request, "
+                                    "SignedHeaders=host, Signature=0"}
+        for name in ("first", "second"):
+            body = json.dumps({"TableName": name, "BillingMode": "PAY_PER_REQUEST",
+                               "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
+                               "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}]})
+            connection.request("POST", "/", body=body, headers=headers)
+            answer = connection.getresponse()
+            assert answer.status == 200, answer.read()
+            assert json.loads(answer.read())["TableDescription"]["TableName"] == name
+        assert connection.sock is sock  # one connection for both
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -90,3 +90,11 @@ def test_next_available_on_is_exactly_when_a_slot_frees(applied: date, probe: in
     assert q.next_available_on == applied + timedelta(days=90)
     later = today + timedelta(days=probe)
     assert (free_slot(slots, later) is not None) == (later >= q.next_available_on)
+
+
+def test_the_certificate_item_has_a_slot_for_every_annotation_the_quota_allows() -> None:
+    from chalicelib.domain.annotations import QUOTA_LIMIT
+    from chalicelib.models import QUOTA_SLOTS
+
+    assert len(QUOTA_SLOTS) == QUOTA_LIMIT
+    assert len({slot.attr_name for slot in QUOTA_SLOTS}) == QUOTA_LIMIT
