@@ -203,7 +203,8 @@ def probe(path: Path) -> set[str] | None:
     libraries: the package's Python files the API's requests loaded, or None (and why, on
     stderr) if it fails."""
     contents, runtime = path.resolve().parent / "contents", path.resolve().parent / "runtime"
-    for directory in (contents, runtime):
+    tools = path.resolve().parent / "probe-tools"
+    for directory in (contents, runtime, tools):
         shutil.rmtree(directory, ignore_errors=True)
     with zipfile.ZipFile(path) as package:
         package.extractall(contents)
@@ -213,8 +214,13 @@ def probe(path: Path) -> set[str] | None:
         assert found is not None and found.origin is not None, name
         origin = Path(found.origin)
         (runtime / name).symlink_to(origin.parent if origin.name == "__init__.py" else origin)
-    # -S: no site-packages; `infra` (for the probe's local signing key) is not in the package.
-    code = (f"import sys; sys.path[:0] = {[str(contents), str(runtime), str(ROOT)]!r}\n"
+    # The probe's local signing key comes from infra/pki.py, which is not in the package: only
+    # that file joins it, so a module missing from the package cannot be found in the repository.
+    (tools / "infra").mkdir(parents=True)
+    (tools / "infra" / "__init__.py").touch()
+    shutil.copy(ROOT / "infra" / "pki.py", tools / "infra" / "pki.py")
+    # -S: no site-packages.
+    code = (f"import sys; sys.path[:0] = {[str(contents), str(runtime), str(tools)]!r}\n"
             + PROBE.format(blocked=[])
             + f"for m in api_modules:\n"
               f"    f = getattr(m, '__file__', None) or ''\n"
