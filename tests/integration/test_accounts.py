@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -22,7 +22,10 @@ from tests.fakes import FixedClock, PlainHasher
 
 
 def a_resident_id() -> str:
-    first17 = "110105" + "19900307" + f"{secrets.randbelow(1000):03d}"
+    """A valid resident ID, random in its birth date and sequence number: the session's tests share
+    one moto, and a holder registered twice would be refused (1,000 numbers were not enough)."""
+    born = date(1960, 1, 1) + timedelta(days=secrets.randbelow(365 * 40))
+    first17 = f"110105{born:%Y%m%d}{secrets.randbelow(1000):03d}"
     return first17 + resident_id_check_digit(first17)
 
 
