@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from chalicelib.config import ENV_NAMES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -79,7 +81,13 @@ def running_stack(workdir: Path | None = None, env: dict[str, str] | None = None
     port, aws_port = free_port(), free_port()
     log, clock_file = workdir / "stack.log", workdir / "clock"
     clock_file.write_text("0")
-    child_env: dict[str, Any] = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # The stack configures itself as `make run` does: nothing of AWS, and none of the app's own
+    # settings, comes from the calling process (a test session that ran the app in-process has
+    # set them for its moto; its PUBLIC_BASE_URL would be printed in the stack's QR codes).
+    # A caller that wants a setting passes it in `env`.
+    app_settings = {"PUBLIC_BASE_URL", "ALLOWED_ORIGINS", "CLOCK_OFFSET_FILE", *ENV_NAMES.values()}
+    child_env: dict[str, Any] = {k: v for k, v in os.environ.items()
+                                 if not k.startswith("AWS_") and k not in app_settings}
     child_env.update(env or {})
     child_env.update(PORT=str(port), AWS_MOCK_PORT=str(aws_port), PYTHONUNBUFFERED="1")
     command = [sys.executable, "-m", "infra.local", "--clock-file", str(clock_file)]
