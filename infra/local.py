@@ -324,7 +324,7 @@ class EventPump:
 
 # --- start and stop -------------------------------------------------------------------------
 
-def _start_moto(host: str, port: int) -> subprocess.Popen[bytes]:
+def start_moto(host: str, port: int) -> subprocess.Popen[bytes]:
     """moto in server mode, in a child process: the embedded AWS then has a core of its
     own instead of sharing one interpreter lock with the app. It dies with this process
     (PR_SET_PDEATHSIG), so no stop, however abrupt, leaves it behind."""
@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     _aws_environment(args.aws_port)
     if args.clock_file:
         os.environ["CLOCK_OFFSET_FILE"] = args.clock_file
-    moto = _start_moto(args.host, args.aws_port)
+    moto = start_moto(args.host, args.aws_port)
 
     import boto3
 

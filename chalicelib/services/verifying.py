@@ -60,8 +60,8 @@ class Verifier:
         self.client_key = f"verify#{client}#{self.window.key_suffix}"
         self.now = now
 
-    def _check_throttle(self, misses: int | None = None) -> None:
-        if over_limit(self.store.misses(self.client_key) if misses is None else misses):
+    def _check_throttle(self, misses: int) -> None:
+        if over_limit(misses):
             raise RateLimited(self.window.retry_after(self.now))
 
     def _checked(self, annotation: Annotation | None) -> Certificate | None:
@@ -111,7 +111,7 @@ class Verifier:
     def batch(self, codes: list[Any]) -> dict[str, Any]:
         if not 1 <= len(codes) <= MAX_BATCH or not all(isinstance(c, str) for c in codes):
             raise InvalidRequest(f"codes 须为 1 至 {MAX_BATCH} 个验证码", details={"field": "codes"})
-        self._check_throttle()
+        self._check_throttle(self.store.misses(self.client_key))
         # One index Query a code (a GSI cannot be batch-read), their certificates in one read.
         found_by_code = [(raw, self.store.by_code(code) if (code := normalize_code(raw)) else None) for raw in codes]
         certs = self.certificates.certificates_by_id(sorted({a.certificate_id for _, a in found_by_code if a}))

@@ -4,6 +4,8 @@ answers as moto's does without sorting the whole table first."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import secrets
 from typing import Any
@@ -15,6 +17,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 
+from infra.harness import free_port
+from infra.local import start_moto
 from infra.moto_server import install_item_rollback, install_partition_queries
 
 
@@ -184,33 +188,14 @@ def test_a_query_on_an_index_answers_in_the_index_order_without_sorting_the_tabl
     assert comparisons[0] < 100
 
 
-def test_the_embedded_aws_keeps_a_connection_alive_across_requests_with_bodies(tmp_path: Any) -> None:
+def test_the_embedded_aws_keeps_a_connection_alive_across_requests_with_bodies() -> None:
     """Two requests with bodies on one connection get their own answers: the first one's body
     is not taken for the second request, nor the second swallowed by werkzeug's drain."""
-    import http.client
-    import json
-    import socket
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "infra.moto_server", "127.0.0.1", str(port)],
-                              cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    port = free_port()
+    server = start_moto("127.0.0.1", port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                connection.connect()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the embedded AWS did not start"
-                time.sleep(0.1)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.connect()
         sock = connection.sock
         headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.CreateTable",
                    "Authorization": "AWS4-HMAC-SHA256 Credential=test/20261123/us-east-1/dynamodb/aws4_request, "
