@@ -3,7 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import workers
-from chalicelib.api import auth, holder, pages, public, verify
+from chalicelib.api import account, auth, holder, pages, public, verify
 from chalicelib.api.middleware import http_middleware
 
 app = Chalice(app_name="certificates")
@@ -12,6 +12,7 @@ app.api.binary_types = ["application/pdf", "application/octet-stream"]
 app.register_middleware(http_middleware, "http")
 app.register_blueprint(public.bp)
 app.register_blueprint(auth.bp)
+app.register_blueprint(account.bp)
 app.register_blueprint(holder.bp)
 app.register_blueprint(verify.bp)
 app.register_blueprint(pages.bp)

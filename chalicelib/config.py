@@ -7,8 +7,10 @@ Nothing here runs at import time: the local stack and the tests set the environm
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+
+from chalicelib.domain.codes import SendLimits
 
 
 @dataclass(frozen=True)
@@ -21,9 +23,11 @@ class Settings:
     annotations_table: str
     verifications_table: str
     rate_limits_table: str
+    codes_table: str
     files_bucket: str
     render_queue_url: str
     render_dlq_url: str
+    notify_queue_url: str
     token_key_secret_id: str
     id_hash_key_secret_id: str
     signing_secret_id: str
@@ -31,6 +35,9 @@ class Settings:
     allowed_origins: tuple[str, ...]
     token_lifetime_seconds: int = 7200
     notify_sender: str = "noreply@certificates.example.cn"
+    send_limits: SendLimits = field(default_factory=SendLimits)
+    # Set only by the local stack: messages are written to standard output (its outbox) as well.
+    outbox: bool = False
     # Set only by the local stack for end-to-end tests (see domain.clock.OffsetClock).
     clock_offset_file: str | None = None
 
@@ -45,17 +52,41 @@ ENV_NAMES = {
     "annotations_table": "ANNOTATIONS_TABLE",
     "verifications_table": "VERIFICATIONS_TABLE",
     "rate_limits_table": "RATE_LIMITS_TABLE",
+    "codes_table": "CODES_TABLE",
     "files_bucket": "FILES_BUCKET",
     "render_queue_url": "RENDER_QUEUE_URL",
     "render_dlq_url": "RENDER_DLQ_URL",
+    "notify_queue_url": "NOTIFY_QUEUE_URL",
     "token_key_secret_id": "TOKEN_KEY_SECRET_ID",
     "id_hash_key_secret_id": "ID_HASH_KEY_SECRET_ID",
     "signing_secret_id": "SIGNING_SECRET_ID",
 }
 
 
+# The one-time code limits (../shared/API.md), each overridable by its environment variable.
+LIMIT_ENV_NAMES = {
+    "per_minute": "CODE_SENDS_PER_MINUTE",
+    "per_hour": "CODE_SENDS_PER_HOUR",
+    "per_day": "CODE_SENDS_PER_DAY",
+    "per_client_hour": "CODE_SENDS_PER_CLIENT_HOUR",
+    "wrong_tries_per_day": "CODE_WRONG_TRIES_PER_DAY",
+}
+
+
 class ConfigurationError(RuntimeError):
     """A required environment variable is missing."""
+
+
+def _send_limits() -> SendLimits:
+    values: dict[str, int] = {}
+    for name, env in LIMIT_ENV_NAMES.items():
+        raw = os.environ.get(env, "").strip()
+        if raw:
+            try:
+                values[name] = int(raw)
+            except ValueError as e:
+                raise ConfigurationError(f"environment variable {env} must be a whole number") from e
+    return SendLimits(**values)
 
 
 def _require(name: str) -> str:
@@ -67,7 +98,7 @@ def _require(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    values: dict[str, str] = {field: _require(env) for field, env in ENV_NAMES.items()}
+    values: dict[str, str] = {name: _require(env) for name, env in ENV_NAMES.items()}
     origins = tuple(o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
     return Settings(
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -75,5 +106,7 @@ def get_settings() -> Settings:
         allowed_origins=origins,
         notify_sender=os.environ.get("NOTIFY_SENDER", "noreply@certificates.example.cn"),
         clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None,
+        send_limits=_send_limits(),
+        outbox=os.environ.get("NOTIFY_OUTBOX", "") == "stdout",
         **values,  # type: ignore[arg-type]  # every field named in ENV_NAMES is a str
     )

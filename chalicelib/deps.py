@@ -14,12 +14,18 @@ import botocore.session
 from chalicelib.config import get_settings
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.clock import utcnow
-from chalicelib.notify import Notifier
+from chalicelib.notify import Notifier, Outbox
 from chalicelib.queue import DeadLetters, RenderQueue
 from chalicelib.repositories import Repository
 from chalicelib.security import IdHasher, PasswordHasher, TokenSigner
 from chalicelib.services import rendering
+from chalicelib.services.account_data import Deletion
+from chalicelib.services.accounts import Passwords
 from chalicelib.services.annotating import Links
+from chalicelib.services.codes import Codes
+from chalicelib.services.contacts import ContactVerification
+from chalicelib.services.identity import Identity
+from chalicelib.services.passwords import PasswordReset
 from chalicelib.storage import FileStore
 
 if TYPE_CHECKING:
@@ -92,7 +98,13 @@ def dead_letters() -> DeadLetters:
 
 @lru_cache(maxsize=1)
 def notifier() -> Notifier:
-    return Notifier(session(), get_settings().notify_sender)
+    settings = get_settings()
+    return Notifier(session(), settings.notify_sender, outbox=settings.outbox)
+
+
+@lru_cache(maxsize=1)
+def outbox() -> Outbox:
+    return Outbox(session(), get_settings().notify_queue_url)
 
 
 @lru_cache(maxsize=1)
@@ -151,7 +163,37 @@ def password_hasher() -> PasswordHasher:
     return PasswordHasher()
 
 
-_CACHED = (session, clock, pdf_signer, repository, files, render_queue, dead_letters, notifier, links, _secret,
+# The account services, each over the repositories and adapters above (cheap to build).
+
+def passwords() -> Passwords:
+    repo = repository()
+    return Passwords(accounts=repo.accounts, attempts=repo.limits, hasher=password_hasher())
+
+
+def codes() -> Codes:
+    return Codes(store=repository().limits, outbox=outbox(), digest=id_hasher(), limits=get_settings().send_limits)
+
+
+def identity() -> Identity:
+    repo = repository()
+    return Identity(documents=repo.accounts, certificates=repo, copies=repo.annotations, attempts=repo.limits,
+                    codes=codes())
+
+
+def password_reset() -> PasswordReset:
+    return PasswordReset(accounts=repository().accounts, codes=codes(), id_hash=id_hasher(), hasher=password_hasher())
+
+
+def contact_verification() -> ContactVerification:
+    return ContactVerification(store=repository().accounts, passwords=passwords(), codes=codes())
+
+
+def deletion() -> Deletion:
+    repo = repository()
+    return Deletion(store=repo.accounts, passwords=passwords(), certificates=repo, copies=repo.annotations)
+
+
+_CACHED = (session, clock, pdf_signer, repository, files, render_queue, dead_letters, notifier, outbox, links, _secret,
            token_signer, id_hasher, password_hasher)
 
 

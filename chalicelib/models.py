@@ -7,6 +7,7 @@ Table names come from the CloudFormation stack, so they are bound at run time by
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -31,24 +32,61 @@ class UserModel(Model):
     id_hash = UnicodeAttribute()
     id_number_masked = UnicodeAttribute()
     phone = UnicodeAttribute(null=True)
+    phone_verified = BooleanAttribute(default=False)
     email = UnicodeAttribute(null=True)
+    email_verified = BooleanAttribute(default=False)
     password_hash = UnicodeAttribute()
     notice_version = UnicodeAttribute(null=True)
+    # Wrong passwords from every client together (the per-client ones are AttemptsModel items).
     failed_logins = NumberAttribute(default=0)
     failed_window_start = UTCDateTimeAttribute(null=True)
     locked_until = UTCDateTimeAttribute(null=True)
+    # "sms" or "certificate_no" while the account holds its ID document (see IdDocumentModel).
+    proof = UnicodeAttribute(null=True)
+    ever_proven = BooleanAttribute(default=False)
+    # Tokens carry the generation they were issued in; bumping it ends every session at once.
+    generation = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
+    # Clean-up of an account never proven (30 days); the rule itself is decided at each request.
+    expires_at = TTLAttribute(null=True)
     version = VersionAttribute()
 
 
 class UserKeyModel(Model):
-    """A claimed unique key ("username#…" or "id#<keyed hash>") pointing at its user."""
+    """A claimed username ("username#…") pointing at its user."""
 
     class Meta:
         table_name = "unbound-user-keys"
 
     key = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class IdDocumentModel(Model):
+    """An ID document ("id#<keyed hash>", in the user keys table): the phone the issuing
+    authority has on record for it, which batch row set that phone, and the one proven
+    account that holds the document."""
+
+    class Meta:
+        table_name = "unbound-user-keys"
+
+    key = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    # "<when the file was first loaded>#<line>": a phone changes only for a greater stamp.
+    phone_stamp = UnicodeAttribute(null=True)
+
+
+class ImportFileModel(Model):
+    """When one version of a batch file was first loaded ("import#…", in the user keys table),
+    so that loading it again later still counts as that old file."""
+
+    class Meta:
+        table_name = "unbound-user-keys"
+
+    key = UnicodeAttribute(hash_key=True)
+    first_loaded_at = UTCDateTimeAttribute(null=True)
 
 
 class RevokedTokenModel(Model):
@@ -171,6 +209,8 @@ class AnnotationModel(Model):
     annotation_id = UnicodeAttribute(hash_key=True)
     certificate_id = UnicodeAttribute()
     holder_key = UnicodeAttribute()
+    # The account that applied: its live copies are withdrawn if it loses the ID document.
+    account_id = UnicodeAttribute(null=True)
     scenario = UnicodeAttribute()
     validity_days = NumberAttribute()
     status = UnicodeAttribute()
@@ -229,6 +269,47 @@ class RateLimitModel(Model):
     expires_at = TTLAttribute()
 
 
+class AttemptsModel(Model):
+    """Failed attempts in a window, and a lock (domain.accounts.Attempts), in the rate-limits
+    table: wrong passwords per account and client, failed certificate-number proofs."""
+
+    class Meta:
+        table_name = "unbound-rate-limits"
+
+    key = UnicodeAttribute(hash_key=True)
+    failures = NumberAttribute(default=0)
+    window_start = UTCDateTimeAttribute(null=True)
+    locked_until = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class CounterModel(Model):
+    """How many times something happened in one fixed window (the key names the window)."""
+
+    class Meta:
+        table_name = "unbound-rate-limits"
+
+    key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    # For a sliding limit: when it last happened.
+    last_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class CodeModel(Model):
+    """A one-time code: "<purpose>#<account>"; a resend replaces the item (voiding the code)."""
+
+    class Meta:
+        table_name = "unbound-codes"
+
+    key = UnicodeAttribute(hash_key=True)
+    code_hash = UnicodeAttribute()
+    destination = UnicodeAttribute()
+    wrong_tries = NumberAttribute(default=0)
+    valid_until = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 # Slot i of a certificate's annotation quota (domain.annotations.QUOTA_LIMIT of them).
 QUOTA_SLOTS: tuple[QuotaSlotAttribute, ...] = (
     CertificateModel.quota_slot_0, CertificateModel.quota_slot_1, CertificateModel.quota_slot_2)
@@ -237,11 +318,16 @@ QUOTA_SLOTS: tuple[QuotaSlotAttribute, ...] = (
 _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (UserModel, "users_table"),
     (UserKeyModel, "user_keys_table"),
+    (IdDocumentModel, "user_keys_table"),
+    (ImportFileModel, "user_keys_table"),
     (RevokedTokenModel, "revoked_tokens_table"),
     (CertificateModel, "certificates_table"),
     (AnnotationModel, "annotations_table"),
     (VerificationModel, "verifications_table"),
     (RateLimitModel, "rate_limits_table"),
+    (AttemptsModel, "rate_limits_table"),
+    (CounterModel, "rate_limits_table"),
+    (CodeModel, "codes_table"),
 )
 
 

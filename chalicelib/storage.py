@@ -46,6 +46,10 @@ class FileStore:
         finally:
             body.close()
 
+    def version(self, key: str) -> str:
+        """What tells this version of an object from another: its ETag (the same bytes, the same tag)."""
+        return str(self._s3.head_object(Bucket=self.bucket, Key=key)["ETag"]).strip('"')
+
     def put_report(self, key: str, report: dict[str, Any]) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, ContentType="application/json; charset=utf-8",
                             ServerSideEncryption="AES256",

@@ -1,4 +1,4 @@
-"""Event handlers: the SQS render worker (and, later, schedules and S3 triggers).
+"""Event handlers: the SQS render worker and notifier, the schedules and the S3 import trigger.
 
 Each handler only adapts its event to a service call; every one of them is safe to
 run twice, keyed by the annotation ID, never by the message ID. Every Lambda function of the
@@ -41,6 +41,17 @@ def _render_one(annotation_id: str) -> rendering.Outcome:
 
 
 
+@bp.on_sqs_message(queue="notify", batch_size=10, name="notifier")
+@observed
+def notifier(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.services import notifying
+
+    batch = [notifying.QueuedMessage(r.to_dict()["messageId"], r.body) for r in event]
+    failed = notifying.process_batch(batch, claims=deps.repository().limits, deliverer=deps.notifier(),
+                                     now=deps.clock()())
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+
+
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="sweeper")
 @observed
 def sweeper(event: CloudWatchEvent) -> dict[str, int]:
@@ -65,7 +76,8 @@ def import_trigger(event: CloudWatchEvent) -> dict[str, int]:
     bucket, key = event.detail["bucket"]["name"], event.detail["object"]["key"]
     if bucket != deps.files().bucket:
         return {"rows": 0, "loaded": 0, "rejected": 0}
-    report = imports.import_object(key, source=deps.files(), store=deps.repository(), id_hash=deps.id_hasher(),
+    repo = deps.repository()
+    report = imports.import_object(key, source=deps.files(), store=repo, phones=repo.accounts, id_hash=deps.id_hasher(),
                                    now=deps.clock()(), renderable=deps.glyph_check(), prepare=deps.file_preparer())
     return {"rows": report.rows, "loaded": report.loaded, "rejected": len(report.rejected)}
 
@@ -77,5 +89,6 @@ def reminders(event: CloudWatchEvent) -> dict[str, int]:
     from chalicelib.services import reminding
 
     repo = deps.repository()
-    report = reminding.remind(store=repo.annotations, directory=repo, sender=deps.notifier(), now=deps.clock()())
+    report = reminding.remind(store=repo.annotations, directory=repo, accounts=repo.accounts, outbox=deps.outbox(),
+                              now=deps.clock()())
     return {"expiring": report.expiring, "announced": report.announced}

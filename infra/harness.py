@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from chalicelib.config import ENV_NAMES
+from chalicelib.config import ENV_NAMES, LIMIT_ENV_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,7 +85,8 @@ def running_stack(workdir: Path | None = None, env: dict[str, str] | None = None
     # settings, comes from the calling process (a test session that ran the app in-process has
     # set them for its moto; its PUBLIC_BASE_URL would be printed in the stack's QR codes).
     # A caller that wants a setting passes it in `env`.
-    app_settings = {"PUBLIC_BASE_URL", "ALLOWED_ORIGINS", "CLOCK_OFFSET_FILE", *ENV_NAMES.values()}
+    app_settings = {"PUBLIC_BASE_URL", "ALLOWED_ORIGINS", "CLOCK_OFFSET_FILE", "NOTIFY_OUTBOX", *ENV_NAMES.values(),
+                    *LIMIT_ENV_NAMES.values()}
     child_env: dict[str, Any] = {k: v for k, v in os.environ.items()
                                  if not k.startswith("AWS_") and k not in app_settings}
     child_env.update(env or {})

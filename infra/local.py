@@ -59,17 +59,64 @@ def _chalice_environment(stage: str) -> None:
 # --- API Gateway's own answers, in the API's error format ----------------------------------
 
 def _request_handler_class() -> type:
-    from chalice.local import ChaliceRequestHandler, LocalGatewayException
+    from chalice.local import ChaliceRequestHandler, LocalGateway, LocalGatewayException
 
     from chalicelib.api.errors import GATEWAY_ERRORS, error_body
 
+    # The address of the client whose request this thread is handling. The server runs one
+    # thread per connection and a thread handles its connection's requests one after another,
+    # from reading the request line to writing the answer, so this is the client of the
+    # request being turned into an event.
+    handling = threading.local()
+
+    class ClientAddressEvents:
+        """Wraps Chalice's LambdaEventConverter (chalice.local, 1.34.0), which writes
+        `LOCAL_SOURCE_IP` (127.0.0.1) into every event, so that the event carries the TCP
+        peer of the request's connection as `requestContext.identity.sourceIp`, as API
+        Gateway's does. No header is read for it: X-Forwarded-For and its kin are whatever
+        the client wrote. The authorizer's event is a copy of this one (LocalGatewayAuthorizer
+        `_prepare_authorizer_event`), so it carries the same address."""
+
+        def __init__(self, chalice_converter: Any) -> None:
+            self.chalice_converter = chalice_converter
+
+        def create_lambda_event(self, method: str, path: str, headers: dict[str, str],
+                                body: bytes | None = None) -> dict[str, Any]:
+            source_ip = getattr(handling, "source_ip", None)
+            if source_ip is None:  # an event made outside a request's thread: never guess 127.0.0.1
+                raise RuntimeError("no client address for this request")
+            event: dict[str, Any] = self.chalice_converter.create_lambda_event(
+                method=method, path=path, headers=headers, body=body)
+            event["requestContext"]["identity"]["sourceIp"] = source_ip
+            return event
+
+    def give_client_addresses(gateway: LocalGateway) -> None:
+        # ChaliceRequestHandler makes a LocalGateway for each connection; wrapping is idempotent
+        # in case one is ever shared.
+        if not isinstance(gateway.event_converter, ClientAddressEvents):
+            gateway.event_converter = ClientAddressEvents(gateway.event_converter)
+
     class GatewayResponses(ChaliceRequestHandler):  # type: ignore[misc]
         """Mirrors the GatewayResponses of the deployed API: an unknown route is 404,
-        a refused or missing token 401, all in `{"error": {...}}`."""
+        a refused or missing token 401, all in `{"error": {...}}`. And gives each request its
+        client's address, as API Gateway does (see ClientAddressEvents)."""
 
         # Headers and body go out in two writes; with Nagle's algorithm on, a keep-alive
         # client's delayed ACK then holds every answer back by ~40 ms.
         disable_nagle_algorithm = True
+
+        def setup(self) -> None:
+            super().setup()
+            give_client_addresses(self.local_gateway)  # made in ChaliceRequestHandler.__init__
+
+        def handle_one_request(self) -> None:
+            """One request of the connection (http.server calls this once per request of a
+            keep-alive connection); every `do_*` runs inside it."""
+            handling.source_ip = self.client_address[0]
+            try:
+                super().handle_one_request()
+            finally:
+                handling.source_ip = None
 
         def __getattr__(self, name: str) -> Any:
             """Methods Chalice's handler has no `do_*` for (TRACE, or any other token)
@@ -378,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.update(deploy(boto3.Session()))
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+    # The outbox: every SMS and e-mail the notifier sends is also one line on standard output.
+    os.environ["NOTIFY_OUTBOX"] = "stdout"
     _chalice_environment("dev")
 
     sys.path.insert(0, str(ROOT))
@@ -388,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
 
         load_demo(app)
     server = start_api(app, args.host, args.port)
-    pump = EventPump(app, {"render": os.environ["RENDER_QUEUE_URL"]}, os.environ["FILES_BUCKET"])
+    pump = EventPump(app, {"render": os.environ["RENDER_QUEUE_URL"], "notify": os.environ["NOTIFY_QUEUE_URL"]},
+                     os.environ["FILES_BUCKET"])
     pump.start()
 
     elapsed = time.perf_counter() - started
@@ -397,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
   API and web page   http://{args.host}:{args.port}/
   embedded AWS       {os.environ['AWS_ENDPOINT_URL']}  (moto; bucket {os.environ['FILES_BUCKET']})
   event pump         {len(app.event_sources)} event source(s): SQS worker, schedules, S3 events
-  demo login         demo / Demo#2026   (李四 has certificates but no account yet: register him, see README)
+  demo login         demo / Demo#2026   (李四 and 王芳 have certificates but no account yet: see README)
+  outbox             SMS and e-mail are printed here as OUTBOX lines
   Ctrl-C stops everything.
 """, flush=True)
 

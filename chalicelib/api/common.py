@@ -28,10 +28,7 @@ def principal(request: Request) -> str:
 def caller(request: Request) -> Caller:
     """Who is asking, as the authorizer read it for this request (see auth.holder_token)."""
     authorizer = (request.context or {}).get("authorizer") or {}
-    holder_key = authorizer.get("holder_key")
-    if not holder_key:
-        raise Unauthorized()
-    return Caller(user_id=principal(request), holder_key=str(holder_key),
+    return Caller(user_id=principal(request), holder_key=str(authorizer.get("holder_key") or "") or None,
                   notice_version=str(authorizer.get("notice_version") or "") or None)
 
 
@@ -39,10 +36,19 @@ def token_claims(request: Request) -> TokenClaims:
     """The claims the authorizer put into the request context."""
     authorizer = (request.context or {}).get("authorizer") or {}
     try:
-        expires_at = datetime.fromtimestamp(int(authorizer["exp"]), tz=UTC)
-        return TokenClaims(user_id=principal(request), jti=str(authorizer["jti"]), expires_at=expires_at)
+        return TokenClaims(user_id=principal(request), jti=str(authorizer["jti"]),
+                           expires_at=datetime.fromtimestamp(int(authorizer["exp"]), tz=UTC),
+                           generation=int(authorizer["gen"]),
+                           auth_time=datetime.fromtimestamp(int(authorizer["auth_time"]), tz=UTC))
     except (KeyError, ValueError) as e:
         raise Unauthorized() from e
+
+
+def client_address(request: Request) -> str:
+    """The client's address as API Gateway saw the connection (`sourceIp`), never a header the
+    client writes, such as X-Forwarded-For."""
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
 
 
 def bearer_token(header: str | None) -> str:

@@ -32,9 +32,8 @@ def _certificate(certificate_id: str) -> Certificate:
 
 def _annotation(annotation_id: str) -> Annotation:
     """The holder's own annotation (another holder's is not found)."""
-    holder = _holder()
-    certificates.require_notice(holder, current_notice())
-    return annotating.owned_annotation(annotation_id, holder.holder_key, store=deps.repository().annotations)
+    key = certificates.holder_key(_holder(), current_notice())
+    return annotating.owned_annotation(annotation_id, key, store=deps.repository().annotations)
 
 
 def _disposition() -> str:
@@ -81,8 +80,8 @@ def list_annotations(certificate_id: str) -> dict[str, Any]:
 def apply_for_annotation(certificate_id: str) -> Response:
     body = json_object(bp.current_request, required={"scenario": str}, optional={"validity_days": int})
     cert = _certificate(certificate_id)
-    annotation = annotating.apply(cert, body, store=deps.repository().annotations, queue=deps.render_queue(),
-                                   now=request_now())
+    annotation = annotating.apply(cert, body, account_id=_holder().user_id, store=deps.repository().annotations,
+                                  queue=deps.render_queue(), now=request_now())
     return Response(body=_annotation_view(annotation), status_code=202)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import Blueprint
 
 from chalicelib import deps
-from chalicelib.api.common import request_now
+from chalicelib.api.common import client_address, request_now
 from chalicelib.api.errors import handles_errors
 from chalicelib.api.requests import json_object
 from chalicelib.services.verifying import Verifier
@@ -16,9 +16,8 @@ bp = Blueprint(__name__)
 
 
 def _verifier() -> Verifier:
-    identity = (bp.current_request.context or {}).get("identity") or {}
     repo = deps.repository()
-    return Verifier(repo.annotations, repo, str(identity.get("sourceIp") or "unknown"), request_now())
+    return Verifier(repo.annotations, repo, client_address(bp.current_request), request_now())
 
 
 @bp.route("/verify/{code}", methods=["GET"])

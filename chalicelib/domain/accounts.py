@@ -1,43 +1,77 @@
-"""Holder accounts: the user record and the login lockout rule."""
+"""Holder accounts: the user record, sessions, and the windows of failed attempts that lock
+a login, a proof or a code for a while (never for good: every window ends within a day)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-MAX_FAILED_LOGINS = 5
-FAILED_LOGIN_WINDOW = timedelta(minutes=15)
-LOCKOUT = timedelta(minutes=15)
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
-class LoginGuard:
-    """Wrong-password bookkeeping: `failures` counted since `window_start`."""
+class AttemptLimit:
+    """`failures` within `window` of the first one lock for `lockout`."""
+
+    failures: int
+    window: timedelta
+    lockout: timedelta
+
+
+# Wrong passwords from one client address for one account; from all clients together (spread-out
+# guessing); failed certificate-number proofs of one ID document, across all accounts.
+LOGIN_PER_CLIENT = AttemptLimit(5, timedelta(minutes=15), timedelta(minutes=15))
+LOGIN_PER_ACCOUNT = AttemptLimit(20, timedelta(minutes=15), timedelta(minutes=15))
+CERTIFICATE_PROOFS = AttemptLimit(5, timedelta(hours=24), timedelta(hours=24))
+
+# Accounts never proven are removed this long after they were made (rule 1).
+UNPROVEN_ACCOUNT_LIFETIME = timedelta(days=30)
+# No session outlives this, however often its token is refreshed.
+SESSION_LIFETIME = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """Failed attempts counted since `window_start`, and a lock while one is on."""
 
     failures: int = 0
     window_start: datetime | None = None
     locked_until: datetime | None = None
 
     def retry_after(self, now: datetime) -> int | None:
-        """Seconds until the account unlocks, or None when it is not locked."""
+        """Seconds until the lock ends, or None when there is none."""
         if self.locked_until is None or self.locked_until <= now:
             return None
         return max(1, math.ceil((self.locked_until - now).total_seconds()))
 
-    def after_failure(self, now: datetime) -> LoginGuard:
-        """Five wrong passwords within 15 minutes lock the account for 15 minutes."""
-        if self.window_start is None or now - self.window_start > FAILED_LOGIN_WINDOW:
-            fresh = LoginGuard(failures=1, window_start=now)
-        else:
-            fresh = replace(self, failures=self.failures + 1, locked_until=None)
-        if fresh.failures >= MAX_FAILED_LOGINS:
-            return LoginGuard(failures=0, window_start=None, locked_until=now + LOCKOUT)
-        return fresh
+    def counted(self, limit: AttemptLimit, now: datetime) -> int:
+        """Failures that still count at `now`."""
+        if self.window_start is None or now - self.window_start > limit.window:
+            return 0
+        return self.failures
+
+    def left(self, limit: AttemptLimit, now: datetime) -> int:
+        return 0 if self.retry_after(now) else max(0, limit.failures - self.counted(limit, now))
+
+    def after_failure(self, limit: AttemptLimit, now: datetime) -> Attempts:
+        """One more failure; the limit's failures within its window start a lock."""
+        counted = self.counted(limit, now)
+        start = self.window_start if counted and self.window_start else now
+        failures = counted + 1
+        if failures >= limit.failures:
+            return Attempts(failures=failures, window_start=start, locked_until=now + limit.lockout)
+        return Attempts(failures=failures, window_start=start)
 
     @property
     def is_clean(self) -> bool:
         return self.failures == 0 and self.locked_until is None
+
+
+class ProofMethod(StrEnum):
+    """How an account proved that it holds its ID document (身份核验)."""
+
+    SMS = "sms"
+    CERTIFICATE_NO = "certificate_no"
 
 
 @dataclass(frozen=True)
@@ -52,17 +86,75 @@ class User:
     email: str | None
     password_hash: str
     notice_version: str | None
-    guard: LoginGuard
+    guard: Attempts
     created_at: datetime
+    phone_verified: bool = False
+    email_verified: bool = False
+    # Set while the account holds its ID document; cleared when another account takes it.
+    proof: ProofMethod | None = None
+    ever_proven: bool = False
+    # Bumped to end every session at once (logout everywhere, reset, take-over); tokens carry it.
+    generation: int = 0
     version: int | None = None
+
+    @property
+    def proven(self) -> bool:
+        return self.proof is not None
+
+    def expired(self, now: datetime) -> bool:
+        """A never-proven account older than 30 days no longer exists, whether or not DynamoDB's
+        TTL has removed it yet."""
+        return not self.ever_proven and now >= self.created_at + UNPROVEN_ACCOUNT_LIFETIME
+
+    @property
+    def verified_phone(self) -> str | None:
+        return self.phone if self.phone_verified else None
+
+    @property
+    def verified_email(self) -> str | None:
+        return self.email if self.email_verified else None
 
 
 @dataclass(frozen=True)
 class Caller:
     """Who is asking, as the authorizer read it from the account for this very request: the
-    account, its holder key (the keyed hash of its ID document) and the notice version it
-    accepted. Enough for every certificate route, so those need not read the account again."""
+    account, the holder key (the keyed hash of its ID document) when the account has proven
+    that it holds it, and the notice version it accepted. Enough for every certificate route,
+    so those need not read the account again."""
 
     user_id: str
-    holder_key: str
+    holder_key: str | None
     notice_version: str | None
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Where messages to the holder go: the verified phone and e-mail only."""
+
+    phone: str | None = None
+    email: str | None = None
+
+    @classmethod
+    def of(cls, user: User) -> Contacts:
+        return cls(phone=user.verified_phone, email=user.verified_email)
+
+    def __bool__(self) -> bool:
+        return bool(self.phone or self.email)
+
+
+@dataclass(frozen=True)
+class IdDocument:
+    """What the service holds about one ID document beyond its certificates: the phone the
+    issuing authority has on record for it, and the one proven account that holds it."""
+
+    holder_key: str
+    user_id: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What the authorizer reads about a token's account in its one request."""
+
+    caller: Caller
+    generation: int

@@ -70,6 +70,8 @@ class Annotation:
     failed_reason: str | None = None
     render_started_at: datetime | None = None
     verification_count: int = 0
+    # The account that applied for it (None for copies made before accounts had to prove).
+    account_id: str | None = None
 
     def status_at(self, now: datetime) -> AnnotationStatus:
         if self.stored_status is AnnotationStatus.READY and self.valid_until is not None \

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -84,3 +86,15 @@ class Certificate:
     @property
     def is_valid(self) -> bool:
         return self.status is CertificateStatus.VALID
+
+    def proves(self, holder_key: str, certificate_no: str, name: str) -> bool:
+        """Rule 1 (b): this certificate's number together with the holder's name exactly as on
+        it (Unicode NFC, surrounding spaces trimmed) proves the ID document `holder_key`. A
+        certificate in any state counts."""
+        return (self.holder_key == holder_key
+                and hmac.compare_digest(self.certificate_no.encode(), certificate_no.strip().encode())
+                and hmac.compare_digest(_proof_name(self.holder_name).encode(), _proof_name(name).encode()))
+
+
+def _proof_name(name: str) -> str:
+    return unicodedata.normalize("NFC", name).strip()

@@ -67,19 +67,22 @@ class UsernameTaken(DomainError):
         super().__init__(details={"field": "username"})
 
 
-class IdNumberRegistered(DomainError):
-    """Another account was already registered with this ID document."""
-
-    message = "该证件号码已注册账号"
-
-    def __init__(self) -> None:
-        super().__init__(details={"field": "id_number"})
-
-
 class InvalidCredentials(DomainError):
     """Unknown username or wrong password; which of the two is never said."""
 
     message = "用户名或密码错误"
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(details={"attempts_left": attempts_left})
+
+
+class WrongPassword(DomainError):
+    """The current password given to confirm a change is wrong."""
+
+    message = "密码不正确"
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(details={"field": "password", "attempts_left": attempts_left})
 
 
 class AccountLocked(DomainError):
@@ -88,7 +91,9 @@ class AccountLocked(DomainError):
     message = "密码错误次数过多，账号已临时锁定，请稍后再试"
 
     def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(details={"retry_after_seconds": retry_after_seconds})
+        minutes = max(1, -(-retry_after_seconds // 60))
+        super().__init__(f"密码错误次数过多，账号已临时锁定，请 {minutes} 分钟后再试",
+                         details={"retry_after_seconds": retry_after_seconds})
         self.retry_after_seconds = retry_after_seconds
 
 
@@ -102,6 +107,33 @@ class NoticeNotAccepted(DomainError):
     """The holder has not accepted the current service notice."""
 
     message = "请先阅读并同意服务须知"
+
+
+class IdentityNotVerified(DomainError):
+    """The account has not proven that it holds its ID document (身份核验)."""
+
+    message = "请先完成身份核验"
+
+
+class InvalidCode(DomainError):
+    """The one-time code is wrong, expired, used, or was not sent for this."""
+
+    message = "验证码不正确或已失效，请重新获取"
+
+
+class ProofFailed(DomainError):
+    """The certificate number and name do not prove the ID document (or the document has a
+    phone on record, so only the SMS proof can)."""
+
+    message = "身份核验未通过：证书编号或姓名与登记信息不符，或该证件须通过短信验证码核验"
+
+
+class IdDocumentClaimed(DomainError):
+    """The proof succeeded, but another proven account holds the ID document; only the SMS
+    proof to the phone on record takes it over."""
+
+    message = ("该证件已由其他账号完成身份核验。如该账号不是您本人的，请通过短信验证码核验，"
+               "或联系发证机构登记您的手机号码")
 
 
 class NoticeOutdated(DomainError):

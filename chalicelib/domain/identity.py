@@ -219,6 +219,13 @@ def mask_phone(phone: str) -> str:
     return _mask(phone, 0, min(4, len(phone) // 2))
 
 
+def mask_email(email: str) -> str:
+    """`zhangsan@example.com` -> `z***n@example.com`: the domain, and at most two letters of the name."""
+    local, _, domain = email.partition("@")
+    shown = local[0] + "***" + (local[-1] if len(local) > 2 else "") if local else "***"
+    return f"{shown}@{domain}"
+
+
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _PHONE_SEPARATORS = re.compile(r"[\s-]")
 

@@ -1,7 +1,9 @@
-"""Registration, login, logout, the holder's profile and acceptance of the notice."""
+"""Registration, login and sessions, passwords checked against the lockout, the profile and
+acceptance of the notice."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,26 +12,46 @@ from typing import Any, Protocol
 
 from chalicelib.content import Notice
 from chalicelib.domain import identity
-from chalicelib.domain.accounts import Caller, LoginGuard, User
+from chalicelib.domain.accounts import (
+    LOGIN_PER_ACCOUNT,
+    LOGIN_PER_CLIENT,
+    AttemptLimit,
+    Attempts,
+    Caller,
+    Contacts,
+    SessionState,
+    User,
+)
 from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.errors import (
     AccountLocked,
     ConcurrentUpdate,
+    DomainError,
     InvalidCredentials,
     NoticeOutdated,
     Unauthorized,
+    WrongPassword,
 )
+from chalicelib.notify import Message
 from chalicelib.security import TokenClaims
 
 
 class AccountStore(Protocol):
-    def create_user(self, user: User, username_key: str) -> None: ...
-    def user_by_username(self, username_key: str) -> User | None: ...
+    def create_user(self, user: User) -> None: ...
+    def user_by_username(self, username: str) -> User | None: ...
     def user(self, user_id: str) -> User | None: ...
-    def save_login_guard(self, user: User, guard: LoginGuard) -> None: ...
+    def save_guard(self, user: User, guard: Attempts) -> None: ...
+    def set_password(self, user: User, password_hash: str) -> int: ...
+    def end_sessions(self, user_id: str) -> None: ...
     def accept_notice(self, user_id: str, version: str) -> None: ...
     def revoke_token(self, jti: str, expires_at: datetime) -> None: ...
-    def caller(self, user_id: str, jti: str) -> tuple[Caller | None, bool]: ...
+    def session(self, user_id: str, jti: str, now: datetime) -> tuple[SessionState | None, bool]: ...
+
+
+class AttemptStore(Protocol):
+    def attempts(self, key: str) -> Attempts: ...
+    def save_attempts(self, key: str, before: Attempts, after: Attempts) -> None: ...
+    def clear_attempts(self, key: str) -> None: ...
 
 
 class Hasher(Protocol):
@@ -38,12 +60,17 @@ class Hasher(Protocol):
 
 
 class Signer(Protocol):
-    def issue(self, user_id: str, now: datetime) -> tuple[str, TokenClaims]: ...
+    def issue(self, user_id: str, now: datetime, *, generation: int,
+              session: TokenClaims | None = None) -> tuple[str, TokenClaims]: ...
     def read(self, token: str, now: datetime) -> TokenClaims: ...
 
 
 class IdHash(Protocol):
     def __call__(self, id_type: str, id_number: str) -> str: ...
+
+
+class Outbox(Protocol):
+    def send(self, message: Message) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -59,6 +86,8 @@ class Registration:
 
 def register(form: Registration, *, store: AccountStore, hasher: Hasher, id_hash: IdHash,
              now: datetime) -> User:
+    """A new, unproven account. Nothing here depends on whether the ID document has
+    certificates, a phone on record or another account: the answer is the same either way."""
     username = identity.validate_username(form.username)
     identity.check_password(username, form.password)
     id_type = identity.parse_id_type(form.id_type)
@@ -74,10 +103,10 @@ def register(form: Registration, *, store: AccountStore, hasher: Hasher, id_hash
         email=identity.validate_email(form.email) if form.email else None,
         password_hash=hasher.hash(form.password),
         notice_version=None,
-        guard=LoginGuard(),
+        guard=Attempts(),
         created_at=now,
     )
-    store.create_user(user, identity.username_key(username))
+    store.create_user(user)
     return user
 
 
@@ -88,63 +117,145 @@ class Session:
     user: User
 
 
-def login(username: str, password: str, *, store: AccountStore, hasher: Hasher, signer: Signer,
-          now: datetime) -> Session:
-    user = store.user_by_username(identity.username_key(username)) if username else None
-    if user is None:
-        hasher.verify(None, password)  # same work as for a real account
-        raise InvalidCredentials()
-    retry_after = user.guard.retry_after(now)
-    if retry_after is not None:
-        raise AccountLocked(retry_after)
-    if not hasher.verify(user.password_hash, password):
-        guard = _record(store, user, lambda g: g.after_failure(now))
-        locked = guard.retry_after(now)
-        if locked is not None:
+@dataclass(frozen=True)
+class Passwords:
+    """Checks a password against the lockout: 5 wrong ones from one client address lock that
+    client out of the account for 15 minutes, 20 from all clients together lock everyone out
+    for 15 minutes. Whoever knows only the username can lock out themselves, not the holder."""
+
+    accounts: AccountStore
+    attempts: AttemptStore
+    hasher: Hasher
+
+    def check(self, user: User | None, password: str, *, client: str, now: datetime,
+              wrong: Callable[[int], DomainError] = InvalidCredentials) -> User:
+        if user is None or user.expired(now):
+            self.hasher.verify(None, password)  # the same work as for a real account
+            raise wrong(LOGIN_PER_CLIENT.failures)
+        key = f"password#{user.user_id}#{user.generation}#{client}"
+        mine = self.attempts.attempts(key)
+        locked = max(mine.retry_after(now) or 0, user.guard.retry_after(now) or 0)
+        if locked:
             raise AccountLocked(locked)
-        raise InvalidCredentials()
+        if self.hasher.verify(user.password_hash, password):
+            if not mine.is_clean:
+                self.attempts.clear_attempts(key)
+            return user
+        mine = _counted(lambda: self.attempts.attempts(key), lambda b, a: self.attempts.save_attempts(key, b, a),
+                        mine, LOGIN_PER_CLIENT, now)
+        everyone = self._count_for_account(user, now)
+        locked = max(mine.retry_after(now) or 0, everyone.retry_after(now) or 0)
+        if locked:
+            raise AccountLocked(locked)
+        raise wrong(min(mine.left(LOGIN_PER_CLIENT, now), everyone.left(LOGIN_PER_ACCOUNT, now)))
+
+    def _count_for_account(self, user: User, now: datetime) -> Attempts:
+        for _ in range(_ATTEMPTS):
+            after = user.guard.after_failure(LOGIN_PER_ACCOUNT, now)
+            try:
+                self.accounts.save_guard(user, after)
+                return after
+            except ConcurrentUpdate:
+                fresh = self.accounts.user(user.user_id)
+                if fresh is None:
+                    return after
+                user = fresh
+        return after
+
+
+_ATTEMPTS = 8
+
+
+def _counted(read: Callable[[], Attempts], save: Callable[[Attempts, Attempts], None], before: Attempts,
+             limit: AttemptLimit, now: datetime) -> Attempts:
+    """One more failure written over `before`, read again after a concurrent one."""
+    for _ in range(_ATTEMPTS):
+        after = before.after_failure(limit, now)
+        try:
+            save(before, after)
+            return after
+        except ConcurrentUpdate:
+            before = read()
+    return before.after_failure(limit, now)
+
+
+def login(username: str, password: str, *, passwords: Passwords, signer: Signer, client: str,
+          now: datetime) -> Session:
+    user = passwords.accounts.user_by_username(username) if username else None
+    user = passwords.check(user, password, client=client, now=now)
     if not user.guard.is_clean:
-        _record(store, user, lambda g: LoginGuard())
-    token, claims = signer.issue(user.user_id, now)
+        # If another request changed the account meanwhile, the count stays until next time.
+        with contextlib.suppress(ConcurrentUpdate):
+            passwords.accounts.save_guard(user, Attempts())
+    return new_session(user, signer=signer, now=now)
+
+
+def new_session(user: User, *, signer: Signer, now: datetime, generation: int | None = None) -> Session:
+    gen = user.generation if generation is None else generation
+    token, claims = signer.issue(user.user_id, now, generation=gen)
     return Session(access_token=token, expires_in=int((claims.expires_at - now).total_seconds()), user=user)
 
 
-def _record(store: AccountStore, user: User, change: Callable[[LoginGuard], LoginGuard]) -> LoginGuard:
-    """Apply `change` to the stored guard with optimistic locking, so that concurrent
-    wrong passwords are all counted."""
-    for _ in range(5):
-        guard = change(user.guard)
-        try:
-            store.save_login_guard(user, guard)
-            return guard
-        except ConcurrentUpdate:
-            fresh = store.user(user.user_id)
-            if fresh is None:
-                raise InvalidCredentials() from None
-            user = fresh
-    return guard
+def session_answer(session: Session, notice: Notice) -> dict[str, Any]:
+    return {"access_token": session.access_token, "token_type": "Bearer", "expires_in": session.expires_in,
+            "notice_accepted": session.user.notice_version == notice.version, "notice_version": notice.version,
+            "identity_verified": session.user.proven}
 
 
 def authenticate(token: str, *, store: AccountStore, signer: Signer,
                  now: datetime) -> tuple[TokenClaims, Caller]:
-    """The authorizer's check: a well-signed, unexpired, not logged-out token of an account
-    that exists; and who that is, read in the same request."""
+    """The authorizer's check: a well-signed token, unexpired, not logged out, of a session
+    the account has not ended since; and who that is, read in the same request."""
     claims = signer.read(token, now)
-    caller, revoked = store.caller(claims.user_id, claims.jti)
+    state, revoked = store.session(claims.user_id, claims.jti, now)
     if revoked:
         raise Unauthorized("已退出登录，请重新登录")
-    if caller is None:
-        raise Unauthorized()
-    return claims, caller
+    if state is None or state.generation != claims.generation:
+        raise Unauthorized("登录已失效，请重新登录")
+    return claims, state.caller
+
+
+def refresh(claims: TokenClaims, *, store: AccountStore, signer: Signer, now: datetime) -> Session:
+    """A fresh token for the same session, never valid beyond 12 hours after its login."""
+    user = current_user(claims.user_id, store=store, now=now)
+    token, fresh = signer.issue(user.user_id, now, generation=claims.generation, session=claims)
+    if fresh.expires_at <= now:
+        raise Unauthorized("登录已过期，请重新登录")
+    return Session(access_token=token, expires_in=int((fresh.expires_at - now).total_seconds()), user=user)
 
 
 def logout(claims: TokenClaims, *, store: AccountStore) -> None:
     store.revoke_token(claims.jti, claims.expires_at)
 
 
-def current_user(user_id: str, *, store: AccountStore) -> User:
+def logout_everywhere(claims: TokenClaims, *, store: AccountStore) -> None:
+    store.end_sessions(claims.user_id)
+
+
+def change_password(claims: TokenClaims, current: str, new: str, *, passwords: Passwords, signer: Signer,
+                    outbox: Outbox, client: str, now: datetime) -> Session:
+    """Every other session ends; the holder's verified contacts are told."""
+    user = current_user(claims.user_id, store=passwords.accounts, now=now)
+    passwords.check(user, current, client=client, now=now, wrong=WrongPassword)
+    identity.check_password(user.username, new)
+    generation = passwords.accounts.set_password(user, passwords.hasher.hash(new))
+    tell(Contacts.of(user), outbox, subject="账号密码已修改",
+         text=f"您的账号 {user.username} 的密码已修改，其他设备已退出登录。"
+              "如非本人操作，请立即通过“忘记密码”重置密码。")
+    return new_session(user, signer=signer, now=now, generation=generation)
+
+
+def tell(contacts: Contacts, outbox: Outbox, *, subject: str, text: str) -> None:
+    """A notice to each verified contact (rule 1: the holder is told)."""
+    if contacts.phone:
+        outbox.send(Message(channel="sms", to=contacts.phone, subject=subject, text=text))
+    if contacts.email:
+        outbox.send(Message(channel="email", to=contacts.email, subject=subject, text=text))
+
+
+def current_user(user_id: str, *, store: AccountStore, now: datetime) -> User:
     user = store.user(user_id)
-    if user is None:
+    if user is None or user.expired(now):
         raise Unauthorized()
     return user
 
@@ -162,7 +273,11 @@ def profile(user: User, notice: Notice) -> dict[str, Any]:
         "id_type": user.id_type,
         "id_number_masked": user.id_number_masked,
         "phone_masked": identity.mask_phone(user.phone) if user.phone else None,
-        "email": user.email,
+        "phone_verified": user.phone_verified,
+        "email_masked": identity.mask_email(user.email) if user.email else None,
+        "email_verified": user.email_verified,
         "notice_accepted": user.notice_version == notice.version,
         "notice_version": notice.version,
+        "identity_verified": user.proven,
+        "identity_method": user.proof.value if user.proof else None,
     }

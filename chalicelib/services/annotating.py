@@ -58,7 +58,7 @@ class Files(Protocol):
 MAX_CLAIM_ATTEMPTS = 8
 
 
-def apply(cert: Certificate, body: dict[str, Any], *, store: AnnotationStore, queue: Queue,
+def apply(cert: Certificate, body: dict[str, Any], *, account_id: str, store: AnnotationStore, queue: Queue,
           now: datetime) -> Annotation:
     """Rule 5: a valid e-certificate, a known scenario, 1-90 days, at most 3 in 90 days.
 
@@ -85,7 +85,7 @@ def apply(cert: Certificate, body: dict[str, Any], *, store: AnnotationStore, qu
         annotation = Annotation(
             annotation_id=new_annotation_id(), certificate_id=cert.certificate_id, holder_key=cert.holder_key,
             scenario=scenario.code, validity_days=validity_days, stored_status=AnnotationStatus.PENDING,
-            applied_at=now, quota_slot=slot)
+            applied_at=now, quota_slot=slot, account_id=account_id)
         try:
             store.create_annotation(annotation, today)
         except ConcurrentUpdate:

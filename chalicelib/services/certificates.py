@@ -8,7 +8,7 @@ from chalicelib.content import Notice
 from chalicelib.domain import identity
 from chalicelib.domain.accounts import Caller
 from chalicelib.domain.certificates import Certificate
-from chalicelib.domain.errors import NotFound, NoticeNotAccepted
+from chalicelib.domain.errors import IdentityNotVerified, NotFound, NoticeNotAccepted
 
 
 class CertificateStore(Protocol):
@@ -16,22 +16,26 @@ class CertificateStore(Protocol):
     def certificate(self, certificate_id: str) -> Certificate | None: ...
 
 
-def require_notice(caller: Caller, notice: Notice) -> None:
-    """Rule 2: nothing about certificates until the current notice is accepted."""
+def holder_key(caller: Caller, notice: Notice) -> str:
+    """Whose certificates the caller may see, checked before anything is looked up: nothing
+    until the current notice is accepted (rule 2), then nothing until the account has proven
+    that it holds its ID document (rule 1)."""
     if caller.notice_version != notice.version:
         raise NoticeNotAccepted(details={"notice_version": notice.version})
+    if caller.holder_key is None:
+        raise IdentityNotVerified()
+    return caller.holder_key
 
 
 def list_for(caller: Caller, *, notice: Notice, store: CertificateStore) -> list[Certificate]:
-    require_notice(caller, notice)
-    return store.certificates_of(caller.holder_key)
+    return store.certificates_of(holder_key(caller, notice))
 
 
 def owned(caller: Caller, certificate_id: str, *, notice: Notice, store: CertificateStore) -> Certificate:
     """The certificate if it is this holder's; another holder's is simply not found."""
-    require_notice(caller, notice)
+    key = holder_key(caller, notice)
     cert = store.certificate(certificate_id)
-    if cert is None or cert.holder_key != caller.holder_key:
+    if cert is None or cert.holder_key != key:
         raise NotFound("未找到该证书")
     return cert
 

@@ -4,11 +4,12 @@ idempotently (keyed by certificate number), report the bad ones with line and re
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from chalicelib import observability
@@ -18,8 +19,10 @@ from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.errors import DomainError
 
 FIELDS = ("certificate_no", "qualification", "level", "specialty", "holder_name", "id_type", "id_number",
-          "issued_on", "approved_on", "issuer_name", "issuer_contact", "status")
-OPTIONAL = {"level", "specialty"}
+          "issued_on", "approved_on", "issuer_name", "issuer_contact", "status", "phone")
+# `phone` is the holder's mobile phone as the issuing authority has it on record; a file
+# without the column is accepted too.
+OPTIONAL = {"level", "specialty", "phone"}
 
 
 class CertificateWriter(Protocol):
@@ -28,6 +31,17 @@ class CertificateWriter(Protocol):
 
 class IdHash(Protocol):
     def __call__(self, id_type: str, id_number: str) -> str: ...
+
+
+class PhoneRecords(Protocol):
+    def record_phone(self, holder_key: str, phone: str, stamp: str) -> bool: ...
+    def file_first_loaded(self, file_id: str, now: datetime) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Row:
+    certificate: Certificate
+    phone: str | None
 
 
 @dataclass
@@ -78,7 +92,7 @@ def read_rows(name: str, lines: Iterable[str]) -> Iterator[tuple[int, dict[str, 
 
 
 def parse_row(row: dict[str, Any], *, id_hash: IdHash, today: date,
-              renderable: Callable[[str], set[str]] | None = None) -> Certificate:
+              renderable: Callable[[str], set[str]] | None = None) -> Row:
     values = {k: ("" if row.get(k) is None else str(row.get(k))).strip() for k in FIELDS}
     unknown = sorted(set(row) - set(FIELDS))
     if unknown:
@@ -88,6 +102,7 @@ def parse_row(row: dict[str, Any], *, id_hash: IdHash, today: date,
         raise RowError(f"缺少必填字段：{', '.join(missing)}")
     id_type = identity.parse_id_type(values["id_type"])
     id_number = identity.normalize_id_number(id_type, values["id_number"], today=today)
+    phone = identity.validate_phone(values["phone"]) if values["phone"] else None
     issued_on = _date(values["issued_on"], "issued_on")
     approved_on = _date(values["approved_on"], "approved_on")
     if issued_on > today:
@@ -102,13 +117,13 @@ def parse_row(row: dict[str, Any], *, id_hash: IdHash, today: date,
         missing_glyphs = renderable(text)
         if missing_glyphs:
             raise RowError(f"以下字符无法在证书中显示：{''.join(sorted(missing_glyphs))}")
-    return Certificate(
+    return Row(phone=phone, certificate=Certificate(
         certificate_id=certificate_id_for(values["certificate_no"]),
         certificate_no=values["certificate_no"], qualification=values["qualification"],
         level=values["level"], specialty=values["specialty"], holder_name=values["holder_name"],
         id_type=id_type.value, id_number=id_number, holder_key=id_hash(id_type.value, id_number),
         issued_on=issued_on, approved_on=approved_on, issuer_name=values["issuer_name"],
-        issuer_contact=values["issuer_contact"], status=status)
+        issuer_contact=values["issuer_contact"], status=status))
 
 
 def _date(text: str, name: str) -> date:
@@ -120,9 +135,17 @@ def _date(text: str, name: str) -> date:
 
 def import_lines(name: str, lines: Iterable[str], *, store: CertificateWriter, id_hash: IdHash,
                  now: datetime, renderable: Callable[[str], set[str]] | None = None,
-                 prepare: Callable[[Certificate], Certificate] | None = None) -> ImportReport:
-    """Load every good row; `prepare` may attach a stored file to a certificate first."""
+                 prepare: Callable[[Certificate], Certificate] | None = None,
+                 phones: PhoneRecords | None = None, first_loaded: datetime | None = None) -> ImportReport:
+    """Load every good row; `prepare` may attach a stored file to a certificate first.
+
+    A row's phone becomes the phone on record of its ID document unless a row of a file first
+    loaded later (or a later row of this file) set it: each row is stamped with the time this
+    file was first loaded (`first_loaded`) and its line, so loading an old file again never
+    reverts a correction.
+    """
     report = ImportReport(file=name)
+    loaded = (first_loaded or now).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     today = beijing_date(now)
     for line, row, error in read_rows(name, lines):
         report.rows += 1
@@ -131,13 +154,15 @@ def import_lines(name: str, lines: Iterable[str], *, store: CertificateWriter, i
             report.rejected.append({"line": line, "certificate_no": certificate_no, "reason": error})
             continue
         try:
-            cert = parse_row(row, id_hash=id_hash, today=today, renderable=renderable)
-            if prepare is not None:
-                cert = prepare(cert)
+            parsed = parse_row(row, id_hash=id_hash, today=today, renderable=renderable)
+            cert = prepare(parsed.certificate) if prepare is not None else parsed.certificate
         except DomainError as e:
             report.rejected.append({"line": line, "certificate_no": certificate_no, "reason": e.message})
             continue
-        if store.put_certificate(cert, now):
+        changed = store.put_certificate(cert, now)
+        if parsed.phone is not None and phones is not None:
+            changed = phones.record_phone(cert.holder_key, parsed.phone, f"{loaded}#{line:010d}") or changed
+        if changed:
             report.loaded += 1
         else:
             report.unchanged += 1
@@ -151,6 +176,7 @@ def text_lines(data: bytes) -> Iterator[str]:
 
 class ImportSource(Protocol):
     def lines(self, key: str) -> Iterator[str]: ...
+    def version(self, key: str) -> str: ...
     def put_report(self, key: str, report: dict[str, Any]) -> None: ...
 
 
@@ -159,14 +185,16 @@ def report_key(key: str) -> str:
     return "import-reports/" + key.removeprefix("imports/") + ".json"
 
 
-def import_object(key: str, *, source: ImportSource, store: CertificateWriter, id_hash: IdHash, now: datetime,
-                  renderable: Callable[[str], set[str]] | None = None,
+def import_object(key: str, *, source: ImportSource, store: CertificateWriter, phones: PhoneRecords,
+                  id_hash: IdHash, now: datetime, renderable: Callable[[str], set[str]] | None = None,
                   prepare: Callable[[Certificate], Certificate] | None = None) -> ImportReport:
     """Load one batch file from the bucket and write its report beside it. Loading the
     same file twice writes the same certificates (the second time `unchanged`)."""
     observability.correlate(key)
+    first_loaded = phones.file_first_loaded(hashlib.sha256(f"{key}\n{source.version(key)}".encode()).hexdigest(),
+                                            now)
     report = import_lines(key.rsplit("/", 1)[-1], source.lines(key), store=store, id_hash=id_hash, now=now,
-                          renderable=renderable, prepare=prepare)
+                          renderable=renderable, prepare=prepare, phones=phones, first_loaded=first_loaded)
     source.put_report(report_key(key), {**report.as_dict(), "file": key})
     observability.count("ImportRowsLoaded", report.loaded)
     observability.count("ImportRowsRejected", len(report.rejected))

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from chalicelib.domain.accounts import User
+from chalicelib.domain.accounts import Contacts, User
 from chalicelib.domain.annotations import Annotation, AnnotationStatus
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.clock import beijing_date
+from chalicelib.services.accounts import Outbox, tell
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +30,12 @@ class ReminderStore(Protocol):
 
 class Directory(Protocol):
     def certificate(self, certificate_id: str) -> Certificate | None: ...
-    def user_by_holder(self, holder_key: str) -> User | None: ...
     def certificates_to_announce(self, limit: int = 1000) -> list[tuple[str, str]]: ...
     def claim_announcement(self, certificate_id: str) -> bool: ...
 
 
-class Sender(Protocol):
-    def send(self, *, email: str | None, phone: str | None, subject: str, text: str) -> list[str]: ...
+class Holders(Protocol):
+    def holder(self, holder_key: str) -> User | None: ...
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,15 @@ class ReminderReport:
     announced: int
 
 
-def remind(*, store: ReminderStore, directory: Directory, sender: Sender, now: datetime) -> ReminderReport:
-    return ReminderReport(expiring=_expiring(store, directory, sender, now),
-                          announced=_announce(directory, sender))
+def remind(*, store: ReminderStore, directory: Directory, accounts: Holders, outbox: Outbox,
+           now: datetime) -> ReminderReport:
+    """Reminders go to the proven account's verified contacts only (rule 9), through the
+    notify queue."""
+    return ReminderReport(expiring=_expiring(store, directory, accounts, outbox, now),
+                          announced=_announce(directory, accounts, outbox))
 
 
-def _expiring(store: ReminderStore, directory: Directory, sender: Sender, now: datetime) -> int:
+def _expiring(store: ReminderStore, directory: Directory, accounts: Holders, outbox: Outbox, now: datetime) -> int:
     today = beijing_date(now)
     sent = 0
     for offset in range(REMIND_DAYS_BEFORE + 1):
@@ -57,18 +60,18 @@ def _expiring(store: ReminderStore, directory: Directory, sender: Sender, now: d
             annotation = store.annotation(annotation_id)
             if annotation is None or annotation.status_at(now) is not AnnotationStatus.READY:
                 continue
-            user = directory.user_by_holder(annotation.holder_key)
+            user = accounts.holder(annotation.holder_key)
             cert = directory.certificate(annotation.certificate_id)
-            if user is None or cert is None or not (user.email or user.phone):
+            if user is None or cert is None or not Contacts.of(user):
                 continue
             if not store.claim_reminder(annotation_id, now):
                 continue
             assert annotation.valid_until is not None
             until = beijing_date(annotation.valid_until)
             try:
-                sender.send(email=user.email, phone=user.phone, subject="加注件即将到期",
-                            text=f"您的{cert.qualification}证书（{cert.certificate_no}）加注件将于 {until} 到期，"
-                                 f"到期后将无法查看、下载和查验。如需继续使用，请登录后重新申请加注。")
+                tell(Contacts.of(user), outbox, subject="加注件即将到期",
+                     text=f"您的{cert.qualification}证书（{cert.certificate_no}）加注件将于 {until} 到期，"
+                          f"到期后将无法查看、下载和查验。如需继续使用，请登录后重新申请加注。")
             except Exception:
                 store.release_reminder(annotation_id)
                 log.exception("expiry reminder for %s could not be sent; it will be tried again", annotation_id)
@@ -77,20 +80,20 @@ def _expiring(store: ReminderStore, directory: Directory, sender: Sender, now: d
     return sent
 
 
-def _announce(directory: Directory, sender: Sender) -> int:
+def _announce(directory: Directory, accounts: Holders, outbox: Outbox) -> int:
     by_holder: dict[str, list[str]] = defaultdict(list)
     for certificate_id, holder_key in directory.certificates_to_announce():
         by_holder[holder_key].append(certificate_id)
     told = 0
     for holder_key, certificate_ids in by_holder.items():
         claimed = [c for c in certificate_ids if directory.claim_announcement(c)]
-        user = directory.user_by_holder(holder_key)
-        # A holder without an account cannot be reached; they see the certificates
+        user = accounts.holder(holder_key)
+        # A holder without a proven account cannot be reached; they see the certificates
         # the first time they log in.
-        if not claimed or user is None or not (user.email or user.phone):
+        if not claimed or user is None or not Contacts.of(user):
             continue
         names = [cert.qualification for c in claimed if (cert := directory.certificate(c)) is not None]
-        sender.send(email=user.email, phone=user.phone, subject="您有新的职业资格证书",
-                    text=f"您有 {len(claimed)} 本新的职业资格证书（{'、'.join(names)}）可以查询，请登录后查看。")
+        tell(Contacts.of(user), outbox, subject="您有新的职业资格证书",
+             text=f"您有 {len(claimed)} 本新的职业资格证书（{'、'.join(names)}）可以查询，请登录后查看。")
         told += 1
     return told

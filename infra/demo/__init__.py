@@ -1,5 +1,6 @@
-"""The local stack's demo data (see ../shared/API.md): 张三 with the `demo` account and three
-certificates, 李四 with two certificates and no account yet.
+"""The local stack's demo data (see ../shared/API.md): 张三 with the `demo` account (proven by
+SMS) and three certificates; 李四 with a phone on record, two certificates and no account yet;
+王芳 without a phone on record, one certificate and no account.
 
 The certificates arrive as an issuing authority's batch would: a CSV put under `imports/`
 in the bucket and loaded by the app's own import trigger.
@@ -16,7 +17,8 @@ from typing import Any
 
 from chalicelib import deps
 from chalicelib.domain.clock import utcnow
-from chalicelib.domain.errors import IdNumberRegistered, UsernameTaken
+from chalicelib.domain.accounts import ProofMethod
+from chalicelib.domain.errors import UsernameTaken
 from chalicelib.services import accounts
 
 log = logging.getLogger("local-stack")
@@ -39,6 +41,11 @@ def load_demo(app: Any) -> None:
                                                                 "object": {"key": DEMO_KEY}}}
     result = app.handler_map["import_trigger"](event, None)
     log.info("demo certificates through the import trigger: %s", result)
-    with contextlib.suppress(UsernameTaken, IdNumberRegistered):
-        accounts.register(DEMO_ACCOUNT, store=deps.repository(), hasher=deps.password_hasher(),
+    with contextlib.suppress(UsernameTaken):
+        accounts.register(DEMO_ACCOUNT, store=deps.repository().accounts, hasher=deps.password_hasher(),
                           id_hash=deps.id_hasher(), now=utcnow())
+    # Proven as by the SMS code to 张三's phone on record (which becomes its verified phone).
+    demo = deps.repository().accounts.user_by_username(DEMO_ACCOUNT.username)
+    assert demo is not None
+    document = deps.repository().accounts.document(demo.id_hash)
+    deps.identity().take(demo, ProofMethod.SMS, now=utcnow(), phone=document.phone)

@@ -6,42 +6,12 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any
 
-import boto3
 import requests
 
-from tests.e2e.helpers import a_resident_id, accepted_session, auth, certificates, register
+from tests.e2e.helpers import HEADER, a_resident_id, accepted_session, auth, certificates, drop, register, row
 
-HEADER = ("certificate_no,qualification,level,specialty,holder_name,id_type,id_number,issued_on,approved_on,"
-          "issuer_name,issuer_contact,status\n")
-
-
-def s3(stack: Any) -> tuple[Any, str]:
-    client = boto3.client("s3", endpoint_url=stack.aws, region_name="us-east-1", aws_access_key_id="local",
-                          aws_secret_access_key="local")
-    bucket = next(b["Name"] for b in client.list_buckets()["Buckets"] if "filesbucket" in b["Name"])
-    return client, bucket
-
-
-def drop(stack: Any, name: str, body: str) -> dict[str, Any]:
-    """Put a batch under imports/ as ops would, and wait for its report."""
-    client, bucket = s3(stack)
-    client.put_object(Bucket=bucket, Key=f"imports/{name}", Body=("\ufeff" + body).encode("utf-8"))
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            got = client.get_object(Bucket=bucket, Key=f"import-reports/{name}.json")
-            return dict(json.loads(got["Body"].read()))
-        except client.exceptions.NoSuchKey:
-            time.sleep(0.2)
-    raise AssertionError(f"no report for {name}:\n{stack.log.read_text()[-3000:]}")
-
-
-def row(number: str, id_number: str, status: str = "valid", issued: str = "2024-03-01") -> str:
-    return (f"{number},注册造价工程师,一级,土木建筑工程,周九,resident_id,{id_number},{issued},2024-01-20,"
-            f"住房和城乡建设部,010-58933000,{status}\n")
-
+__all__ = ["HEADER", "drop", "row"]  # the browser tests take them from here too
 
 def test_a_batch_loads_good_rows_reports_bad_ones_and_the_holder_sees_them_after_registering(stack) -> None:
     id_number = a_resident_id("19800515")
@@ -58,7 +28,7 @@ def test_a_batch_loads_good_rows_reports_bad_ones_and_the_holder_sees_them_after
     username = "zhou_" + suffix.lower()
     assert register(stack, username=username, password="Zhou#2026pw", name="周九", id_type="resident_id",
                     id_number=id_number).status_code == 201
-    token = accepted_session(stack, username, "Zhou#2026pw")
+    token = accepted_session(stack, username, "Zhou#2026pw", proof=(f"ZJ{suffix}1", "周九"))
     mine = certificates(stack, token)
     assert sorted(mine) == [f"ZJ{suffix}1", f"ZJ{suffix}4"]
     assert mine[f"ZJ{suffix}4"]["kind"] == "e_file"
@@ -74,7 +44,7 @@ def test_a_revocation_row_stops_verification_and_new_annotations_at_once(stack) 
     username = "rev_" + suffix.lower()
     register(stack, username=username, password="Revoke#2026pw", name="周九", id_type="resident_id",
              id_number=id_number).raise_for_status()
-    token = accepted_session(stack, username, "Revoke#2026pw")
+    token = accepted_session(stack, username, "Revoke#2026pw", proof=(f"RV{suffix}", "周九"))
     cert = certificates(stack, token)[f"RV{suffix}"]
     url = stack.url(f"/certificates/{cert['certificate_id']}/annotations")
     annotation = requests.post(url, headers=auth(token), json={"scenario": "self_use"}, timeout=10).json()

@@ -1,5 +1,5 @@
 """Races over HTTP: 30 concurrent applications for one certificate give exactly 3
-annotations; 20 concurrent registrations with one ID make exactly one account."""
+annotations; 20 accounts of one ID document proving it at once leave exactly one proven."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import requests
 
-from tests.e2e.helpers import a_resident_id, accepted_session, auth, certificates, register
-from tests.e2e.test_operations import HEADER, drop, row
+from tests.e2e.helpers import HEADER, a_resident_id, accepted_session, auth, certificates, drop, login, register, row
 
 
 def test_thirty_concurrent_applications_over_http_give_exactly_three(stack: Any) -> None:
@@ -18,7 +17,7 @@ def test_thirty_concurrent_applications_over_http_give_exactly_three(stack: Any)
     drop(stack, f"race-{tag}.csv", HEADER + row(f"RACE{tag}", id_number))
     register(stack, username=f"race_{tag}", password="Race#2026pw", name="周九", id_type="resident_id",
              id_number=id_number).raise_for_status()
-    token = accepted_session(stack, f"race_{tag}", "Race#2026pw")
+    token = accepted_session(stack, f"race_{tag}", "Race#2026pw", proof=(f"RACE{tag}", "周九"))
     cert_id = certificates(stack, token)[f"RACE{tag}"]["certificate_id"]
     url = stack.url(f"/certificates/{cert_id}/annotations")
 
@@ -32,14 +31,25 @@ def test_thirty_concurrent_applications_over_http_give_exactly_three(stack: Any)
     assert len(listing["items"]) == 3 and listing["quota"]["used"] == 3
 
 
-def test_twenty_concurrent_registrations_with_one_id_make_one_account(stack: Any) -> None:
+def test_twenty_accounts_proving_one_document_at_once_leave_exactly_one_proven(stack: Any) -> None:
     id_number = a_resident_id("19860606")
+    tag = id_number[-6:]
+    drop(stack, f"dup-{tag}.csv", HEADER + row(f"DUP{tag}", id_number))
+    tokens = []
+    for i in range(20):
+        username = f"dup_{tag}_{i}"
+        assert register(stack, username=username, password="Dup#2026pwd", name="周九", id_type="resident_id",
+                        id_number=id_number).status_code == 201  # one ID document, many accounts: all made
+        tokens.append(login(stack, username, "Dup#2026pwd")["access_token"])
 
-    def attempt(i: int) -> requests.Response:
-        return register(stack, username=f"dup_{id_number[-6:]}_{i}", password="Dup#2026pwd", name="周九",
-                        id_type="resident_id", id_number=id_number)
+    def attempt(token: str) -> requests.Response:
+        return requests.post(stack.url("/me/identity"), headers=auth(token), timeout=30,
+                             json={"method": "certificate_no", "certificate_no": f"DUP{tag}", "name": "周九"})
 
     with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(attempt, range(20)))
-    assert sorted(a.status_code for a in answers) == [201] + [409] * 19
-    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"id_number_registered"}
+        answers = list(pool.map(attempt, tokens))
+    assert sorted(a.status_code for a in answers) == [200] + [409] * 19
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"id_document_claimed"}
+    proven = [t for t in tokens
+              if requests.get(stack.url("/me"), headers=auth(t), timeout=5).json()["identity_verified"]]
+    assert len(proven) == 1

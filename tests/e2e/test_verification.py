@@ -9,8 +9,17 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.helpers import a_resident_id, accepted_session, assert_error, auth, certificates, register
-from tests.e2e.test_operations import HEADER, drop, row
+from tests.e2e.helpers import (
+    HEADER,
+    a_resident_id,
+    accepted_session,
+    assert_error,
+    auth,
+    certificates,
+    drop,
+    register,
+    row,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +39,7 @@ def holder(stack: Any) -> tuple[str, list[str]]:
     username = f"verifier_{tag}"
     register(stack, username=username, password="Check#2026pw", name="周九", id_type="resident_id",
              id_number=id_number).raise_for_status()
-    token = accepted_session(stack, username, "Check#2026pw")
+    token = accepted_session(stack, username, "Check#2026pw", proof=(f"VF{tag}0", "周九"))
     return token, [c["certificate_id"] for c in certificates(stack, token).values()]
 
 

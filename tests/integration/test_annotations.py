@@ -68,9 +68,9 @@ def render(annotation_id: str, now: datetime = NOW, renderer=fake_pdf) -> Outcom
 
 
 def apply(repo, cert: Certificate, queue: RecordingQueue | None = None, now: datetime = NOW,  # type: ignore[no-untyped-def]
-          **body: object):
-    return annotating.apply(cert, {"scenario": "self_use", **body}, store=repo.annotations,
-                             queue=queue or RecordingQueue(), now=now)
+          account_id: str = "u-test", **body: object):
+    return annotating.apply(cert, {"scenario": "self_use", **body}, account_id=account_id, store=repo.annotations,
+                            queue=queue or RecordingQueue(), now=now)
 
 
 def test_thirty_concurrent_applications_give_exactly_three_annotations(repo) -> None:

@@ -4,27 +4,43 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import boto3
 
 from chalicelib import deps
+from chalicelib.domain.accounts import ProofMethod
+from chalicelib.notify import Message
 from chalicelib.services import reminding
 from tests.integration.test_accounts import a_resident_id, register, registration
 from tests.integration.test_annotations import NOW, a_certificate, apply, render
 
 
 class RecordingSender:
+    """Stands in for the notify queue."""
+
     def __init__(self) -> None:
         self.sent: list[dict[str, str | None]] = []
 
-    def send(self, *, email: str | None, phone: str | None, subject: str, text: str) -> list[str]:
-        self.sent.append({"email": email, "phone": phone, "subject": subject, "text": text})
-        return ["email"]
+    def send(self, message: Message) -> None:
+        self.sent.append({"email": message.to if message.channel == "email" else None,
+                          "phone": message.to if message.channel == "sms" else None,
+                          "subject": message.subject, "text": message.text})
 
 
-def holder(repo, **contact: str):  # type: ignore[no-untyped-def]
-    id_number = a_resident_id()
-    user = register(repo, registration(id_number=id_number, **contact), NOW)
-    return user
+def holder(repo, email: str | None = None, phone: str | None = None, verified: bool = True):  # type: ignore[no-untyped-def]
+    """A proven holder whose contacts are verified (or, with `verified` False, only given)."""
+    user = register(repo, registration(id_number=a_resident_id(), **({"email": email} if email else {}),
+                                       **({"phone": phone} if phone else {})), NOW)
+    deps.identity().take(user, ProofMethod.CERTIFICATE_NO, now=NOW)
+    user = repo.accounts.user(user.user_id)
+    if verified and email:
+        repo.accounts.set_contact(user, "email", email)
+        user = repo.accounts.user(user.user_id)
+    if verified and phone:
+        repo.accounts.set_contact(user, "phone", phone)
+    return repo.accounts.user(user.user_id)
+
+
+def remind(repo, sender: RecordingSender, now=NOW):  # type: ignore[no-untyped-def]
+    return reminding.remind(store=repo.annotations, directory=repo, accounts=repo.accounts, outbox=sender, now=now)
 
 
 def test_a_copy_expiring_within_seven_days_is_reminded_once_however_often_the_schedule_runs(repo) -> None:
@@ -34,7 +50,7 @@ def test_a_copy_expiring_within_seven_days_is_reminded_once_however_often_the_sc
     render(annotation.annotation_id)
     sender = RecordingSender()
     for _ in range(2):
-        reminding.remind(store=repo.annotations, directory=repo, sender=sender, now=NOW + timedelta(hours=1))
+        remind(repo, sender, NOW + timedelta(hours=1))
     mine = [m for m in sender.sent if m["email"] == "li@example.com" and m["subject"] == "加注件即将到期"]
     assert len(mine) == 1
     assert cert.certificate_no in mine[0]["text"] and "2026-11-28" in mine[0]["text"]
@@ -45,7 +61,7 @@ def test_a_copy_further_from_expiry_or_withdrawn_is_not_reminded(repo) -> None:
     cert = a_certificate(repo, holder_key=user.id_hash)
     render(apply(repo, cert, validity_days=30).annotation_id)
     sender = RecordingSender()
-    reminding.remind(store=repo.annotations, directory=repo, sender=sender, now=NOW)
+    remind(repo, sender)
     assert not [m for m in sender.sent if m["email"] == "far@example.com" and m["subject"] == "加注件即将到期"]
 
 
@@ -55,13 +71,15 @@ def test_new_certificates_are_announced_once_to_holders_with_an_account(repo) ->
     a_certificate(repo, holder_key=user.id_hash)
     sender = RecordingSender()
     for _ in range(2):
-        reminding.remind(store=repo.annotations, directory=repo, sender=sender, now=NOW)
+        remind(repo, sender)
     mine = [m for m in sender.sent if m["email"] == "new@example.com"]
     assert len(mine) == 1 and "2 本新的职业资格证书" in mine[0]["text"], [m["text"] for m in mine]
 
 
-def test_the_real_notifier_sends_email_and_sms_through_ses_and_sns(repo) -> None:
-    used = deps.notifier().send(email="zs@example.com", phone="13800138000", subject="测试", text="内容")
-    assert used == ["email", "sms"]
-    stats = boto3.client("ses").get_send_quota()
-    assert stats["SentLast24Hours"] >= 1
+def test_reminders_go_to_verified_contacts_only(repo) -> None:
+    user = holder(repo, email="unverified@example.com", verified=False)
+    cert = a_certificate(repo, holder_key=user.id_hash)
+    render(apply(repo, cert, validity_days=5).annotation_id)
+    sender = RecordingSender()
+    remind(repo, sender, NOW + timedelta(hours=1))
+    assert not [m for m in sender.sent if m["email"] == "unverified@example.com"]

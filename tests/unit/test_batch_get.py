@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.repositories import _batch_get
+from chalicelib.repositories.base import batch_get as _batch_get
 
 USER = {"user_id": {"S": "u1"}}
 REVOKED = {"jti": {"S": "j1"}}

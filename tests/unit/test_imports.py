@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tracemalloc
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 GOOD = {"certificate_no": "CH1", "qualification": "注册测绘师", "level": "", "specialty": "", "holder_name": "张三",
         "id_type": "resident_id", "id_number": "11010519900307451X", "issued_on": "2023-12-20",
         "approved_on": "2023-11-25", "issuer_name": "北京市人力资源和社会保障局", "issuer_contact": "010-87901800",
-        "status": "valid"}
+        "status": "valid", "phone": ""}
 
 
 class MemoryStore:
@@ -90,6 +90,57 @@ def test_loading_the_same_batch_twice_changes_nothing_and_a_changed_row_updates(
     revoked = import_lines("b.csv", csv_lines({**GOOD, "status": "revoked"}), store=store, id_hash=id_hash, now=NOW)
     assert revoked.loaded == 1
     assert next(iter(store.items.values())).status.value == "revoked"
+
+
+class MemoryPhones:
+    """The phone on record by holder key, changed only by a row of a greater stamp (as the
+    repository's conditional write does)."""
+
+    def __init__(self) -> None:
+        self.phones: dict[str, tuple[str, str]] = {}
+
+    def record_phone(self, holder_key: str, phone: str, stamp: str) -> bool:
+        held = self.phones.get(holder_key)
+        if held is not None and (held[0] == phone or held[1] >= stamp):
+            return False
+        self.phones[holder_key] = (phone, stamp)
+        return True
+
+    def file_first_loaded(self, file_id: str, now: datetime) -> datetime:
+        raise AssertionError("import_lines is given the time")
+
+
+def test_a_row_with_a_phone_sets_the_phone_on_record_and_the_last_row_of_a_file_wins() -> None:
+    phones = MemoryPhones()
+    rows = csv_lines({**GOOD, "phone": "138 0013 8000"}, {**GOOD, "certificate_no": "CH2", "phone": "+8613912345678"})
+    report = import_lines("b.csv", rows, store=MemoryStore(), phones=phones, id_hash=id_hash, now=NOW)
+    assert report.loaded == 2
+    assert phones.phones[id_hash("resident_id", GOOD["id_number"])][0] == "13912345678"
+    assert "139" not in json.dumps(report.as_dict())
+
+
+def test_loading_an_old_file_again_never_reverts_a_phone_a_newer_file_set() -> None:
+    phones, store = MemoryPhones(), MemoryStore()
+    old = csv_lines({**GOOD, "phone": "13800138000"})
+    new = csv_lines({**GOOD, "phone": "13912345678"})
+    import_lines("old.csv", old, store=store, phones=phones, id_hash=id_hash, now=NOW, first_loaded=NOW)
+    later = NOW + timedelta(days=3)
+    import_lines("new.csv", new, store=store, phones=phones, id_hash=id_hash, now=later, first_loaded=later)
+    again = import_lines("old.csv", old, store=store, phones=phones, id_hash=id_hash, now=later + timedelta(days=1),
+                         first_loaded=NOW)
+    assert (again.loaded, again.unchanged) == (0, 1)
+    assert phones.phones[id_hash("resident_id", GOOD["id_number"])][0] == "13912345678"
+
+
+def test_a_bad_phone_rejects_its_row_without_repeating_it_and_a_file_without_the_column_loads() -> None:
+    report = import_lines("b.csv", csv_lines({**GOOD, "phone": "12345678901"}), store=MemoryStore(),
+                          phones=MemoryPhones(), id_hash=id_hash, now=NOW)
+    assert report.loaded == 0 and "手机号码不正确" in report.rejected[0]["reason"]
+    assert "12345678901" not in json.dumps(report.as_dict(), ensure_ascii=False)
+    header = [f for f in FIELDS if f != "phone"]
+    lines = [",".join(header) + "\n", ",".join(GOOD[f] for f in header) + "\n"]
+    assert import_lines("b.csv", lines, store=MemoryStore(), phones=MemoryPhones(), id_hash=id_hash,
+                        now=NOW).loaded == 1
 
 
 def test_reports_land_beside_the_batch_under_import_reports() -> None:

@@ -1,0 +1,31 @@
+"""The domain's records in DynamoDB, through PynamoDB, one module per kind of record.
+
+AWS errors become domain errors here, once. Every write that must not race is a
+conditional write or a transaction, never a read followed by a plain write.
+"""
+
+from __future__ import annotations
+
+from pynamodb.connection import Connection
+
+from chalicelib.config import Settings
+from chalicelib.models import bind_models
+from chalicelib.repositories.accounts import AccountRepository
+from chalicelib.repositories.annotations import AnnotationRepository
+from chalicelib.repositories.certificates import CertificateRepository
+from chalicelib.repositories.limits import LimitRepository
+
+
+class Repository(CertificateRepository):
+    """The certificates, and beside them the other repositories on one connection."""
+
+    def __init__(self, settings: Settings) -> None:
+        bind_models(settings)
+        self._connection = Connection(region=settings.region)
+        _ = self._connection.client  # built once, before any thread needs it (see bind_models)
+        self.annotations = AnnotationRepository(self._connection)
+        self.accounts = AccountRepository(self._connection)
+        self.limits = LimitRepository(self._connection)
+
+
+__all__ = ["AccountRepository", "AnnotationRepository", "CertificateRepository", "LimitRepository", "Repository"]

@@ -1,0 +1,257 @@
+"""Accounts in DynamoDB: users and their usernames, sessions, and ID documents with the phone
+on record and the one proven account that holds each.
+
+Every write of a user item is conditional on the version that was read (PynamoDB's
+VersionAttribute), so a change decided on an old read fails with ConcurrentUpdate and the
+service reads again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.accounts import (
+    UNPROVEN_ACCOUNT_LIFETIME,
+    Attempts,
+    Caller,
+    IdDocument,
+    ProofMethod,
+    SessionState,
+    User,
+)
+from chalicelib.domain.errors import ConcurrentUpdate, UsernameTaken
+from chalicelib.domain.identity import username_key
+from chalicelib.models import IdDocumentModel, ImportFileModel, RevokedTokenModel, UserKeyModel, UserModel
+from chalicelib.repositories.base import batch_get, cancelled_items, conditional_failed, update_returning_nothing
+
+
+def username_item_key(username_key: str) -> str:
+    return f"username#{username_key}"
+
+
+def document_item_key(holder_key: str) -> str:
+    return f"id#{holder_key}"
+
+
+class AccountRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def create_user(self, user: User) -> None:
+        """Write the user and claim its username, all or nothing. A username held by an account
+        that was never proven and is past its 30 days is free again (TTL may not have run)."""
+        expires_at = user.created_at + UNPROVEN_ACCOUNT_LIFETIME
+        model = user_model(user)
+        model.expires_at = expires_at
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(UserKeyModel(username_item_key(username_key(user.username)), user_id=user.user_id,
+                                     expires_at=expires_at),
+                        condition=UserKeyModel.key.does_not_exist() | (UserKeyModel.expires_at <= user.created_at))
+                tx.save(model, condition=UserModel.user_id.does_not_exist())
+        except TransactWriteError as e:
+            failed = cancelled_items(e)
+            if failed and failed[0]:
+                raise UsernameTaken() from e
+            raise
+
+    def user_by_username(self, username: str) -> User | None:
+        try:
+            key = UserKeyModel.get(username_item_key(username_key(username)), consistent_read=True)
+        except DoesNotExist:
+            return None
+        return self.user(key.user_id)
+
+    def user(self, user_id: str) -> User | None:
+        try:
+            return user_from(UserModel.get(user_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def save_guard(self, user: User, guard: Attempts) -> None:
+        """Record the wrong passwords from all clients; ConcurrentUpdate if the user changed."""
+        self._update(user, [
+            UserModel.failed_logins.set(guard.failures),
+            UserModel.failed_window_start.set(guard.window_start)
+            if guard.window_start else UserModel.failed_window_start.remove(),
+            UserModel.locked_until.set(guard.locked_until)
+            if guard.locked_until else UserModel.locked_until.remove(),
+        ])
+
+    def set_password(self, user: User, password_hash: str) -> int:
+        """A new password ends every session and clears the lock; the new generation."""
+        self._update(user, [UserModel.password_hash.set(password_hash), UserModel.generation.add(1),
+                            UserModel.failed_logins.set(0), UserModel.failed_window_start.remove(),
+                            UserModel.locked_until.remove()])
+        return user.generation + 1
+
+    def end_sessions(self, user_id: str) -> None:
+        """Every token issued so far stops working (logout everywhere)."""
+        update_returning_nothing(UserModel, user_id, actions=[UserModel.generation.add(1), UserModel.version.add(1)],
+                                 condition=UserModel.user_id.exists())
+
+    def set_contact(self, user: User, channel: str, value: str) -> None:
+        """A phone or e-mail address the holder has just verified."""
+        if channel == "phone":
+            self._update(user, [UserModel.phone.set(value), UserModel.phone_verified.set(True)])
+        else:
+            self._update(user, [UserModel.email.set(value), UserModel.email_verified.set(True)])
+
+    def accept_notice(self, user_id: str, version: str) -> None:
+        update_returning_nothing(UserModel, user_id, actions=[UserModel.notice_version.set(version),
+                                                               UserModel.version.add(1)],
+                                 condition=UserModel.user_id.exists())
+
+    def delete_user(self, user: User) -> None:
+        """Credentials, contacts and sessions go at once (the authorizer finds no account), and
+        the ID document is free for another account; ConcurrentUpdate if anything changed."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.delete(_versioned(user))
+                tx.delete(UserKeyModel(username_item_key(username_key(user.username))),
+                          condition=UserKeyModel.user_id == user.user_id)
+                if user.proven:
+                    tx.update(IdDocumentModel(document_item_key(user.id_hash)),
+                              actions=[IdDocumentModel.user_id.remove()],
+                              condition=IdDocumentModel.user_id == user.user_id)
+        except TransactWriteError as e:
+            raise ConcurrentUpdate() from e
+
+    def _update(self, user: User, actions: list[Any], condition: Condition | None = None) -> None:
+        try:
+            _versioned(user).update(actions=actions, condition=condition)
+        except UpdateError as e:
+            if conditional_failed(e):
+                raise ConcurrentUpdate() from e
+            raise
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    def revoke_token(self, jti: str, expires_at: datetime) -> None:
+        RevokedTokenModel(jti, expires_at=expires_at).save()
+
+    def session(self, user_id: str, jti: str, now: datetime) -> tuple[SessionState | None, bool]:
+        """The account a token names (None if there is none, or it has expired unproven) and
+        whether the token was logged out, in one strongly consistent BatchGetItem over both
+        tables: the authorizer's only read."""
+        users, revoked = UserModel.Meta.table_name, RevokedTokenModel.Meta.table_name
+        wanted = (UserModel.user_id, UserModel.id_hash, UserModel.notice_version, UserModel.proof,
+                  UserModel.ever_proven, UserModel.generation, UserModel.created_at)
+        request: dict[str, Any] = {
+            users: {"Keys": [{UserModel.user_id.attr_name: {"S": user_id}}], "ConsistentRead": True,
+                    "ProjectionExpression": ", ".join(a.attr_name for a in wanted)},
+            revoked: {"Keys": [{RevokedTokenModel.jti.attr_name: {"S": jti}}], "ConsistentRead": True,
+                      "ProjectionExpression": RevokedTokenModel.jti.attr_name},
+        }
+        found = batch_get(self._connection, request)
+        state = None
+        if found[users]:
+            model = UserModel.from_raw_data(found[users][0])
+            if model.ever_proven or now < model.created_at + UNPROVEN_ACCOUNT_LIFETIME:
+                caller = Caller(user_id=model.user_id, holder_key=model.id_hash if model.proof else None,
+                                notice_version=model.notice_version)
+                state = SessionState(caller=caller, generation=int(model.generation or 0))
+        return state, bool(found[revoked])
+
+    # --- ID documents --------------------------------------------------------------------------
+
+    def document(self, holder_key: str) -> IdDocument:
+        try:
+            model = IdDocumentModel.get(document_item_key(holder_key), consistent_read=True)
+        except DoesNotExist:
+            return IdDocument(holder_key=holder_key)
+        return IdDocument(holder_key=holder_key, user_id=model.user_id, phone=model.phone)
+
+    def holder(self, holder_key: str) -> User | None:
+        """The proven account that holds this ID document, if any."""
+        user_id = self.document(holder_key).user_id
+        return self.user(user_id) if user_id else None
+
+    def record_phone(self, holder_key: str, phone: str, stamp: str) -> bool:
+        """Set the phone on record from a batch row stamped `stamp`; False (nothing written) when
+        the phone is the same, or was set by a row of a later (or the same) stamp."""
+        newer = IdDocumentModel.phone_stamp.does_not_exist() | (IdDocumentModel.phone_stamp < stamp)
+        other = IdDocumentModel.phone.does_not_exist() | (IdDocumentModel.phone != phone)
+        try:
+            update_returning_nothing(IdDocumentModel, document_item_key(holder_key),
+                                     actions=[IdDocumentModel.phone.set(phone),
+                                              IdDocumentModel.phone_stamp.set(stamp)],
+                                     condition=newer & other)
+        except UpdateError as e:
+            if conditional_failed(e):
+                return False
+            raise
+        return True
+
+    def take_document(self, user: User, method: ProofMethod, *, owner: User | None,
+                      verified_phone: str | None) -> None:
+        """`user` now holds its ID document, proven by `method`, taken from `owner` (who becomes
+        unproven, its sessions ended), all or nothing. ConcurrentUpdate if the document changed
+        hands, or either account changed, since they were read."""
+        document = IdDocumentModel(document_item_key(user.id_hash))
+        held = (IdDocumentModel.user_id == owner.user_id) if owner else IdDocumentModel.user_id.does_not_exist()
+        mine: list[Any] = [UserModel.proof.set(method.value), UserModel.ever_proven.set(True),
+                           UserModel.expires_at.remove()]
+        if verified_phone:
+            mine += [UserModel.phone.set(verified_phone), UserModel.phone_verified.set(True)]
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(document, actions=[IdDocumentModel.user_id.set(user.user_id)], condition=held)
+                tx.update(_versioned(user), actions=mine)
+                tx.update(UserKeyModel(username_item_key(username_key(user.username))),
+                          actions=[UserKeyModel.expires_at.remove()], condition=UserKeyModel.user_id == user.user_id)
+                if owner is not None:
+                    tx.update(_versioned(owner), actions=[UserModel.proof.remove(), UserModel.generation.add(1)])
+        except TransactWriteError as e:
+            raise ConcurrentUpdate() from e
+
+    # --- batch files ---------------------------------------------------------------------------
+
+    def file_first_loaded(self, file_id: str, now: datetime) -> datetime:
+        """When this version of a batch file was first loaded (now, the first time)."""
+        model = ImportFileModel(f"import#{file_id}")
+        model.update(actions=[ImportFileModel.first_loaded_at.set(ImportFileModel.first_loaded_at | now)])
+        return model.first_loaded_at or now
+
+
+def _versioned(user: User) -> UserModel:
+    """A user item to write, conditional on the version that was read."""
+    model = UserModel(user.user_id)
+    if user.version is not None:
+        model.version = user.version
+    return model
+
+
+def user_model(user: User) -> UserModel:
+    model = UserModel(
+        user.user_id, username=user.username, name=user.name, id_type=user.id_type,
+        id_hash=user.id_hash, id_number_masked=user.id_number_masked, phone=user.phone,
+        phone_verified=user.phone_verified, email=user.email, email_verified=user.email_verified,
+        password_hash=user.password_hash, notice_version=user.notice_version,
+        failed_logins=user.guard.failures, failed_window_start=user.guard.window_start,
+        locked_until=user.guard.locked_until, proof=user.proof.value if user.proof else None,
+        ever_proven=user.ever_proven, generation=user.generation, created_at=user.created_at)
+    if user.version is not None:
+        model.version = user.version
+    return model
+
+
+def user_from(model: UserModel) -> User:
+    return User(
+        user_id=model.user_id, username=model.username, name=model.name, id_type=model.id_type,
+        id_hash=model.id_hash, id_number_masked=model.id_number_masked, phone=model.phone,
+        phone_verified=bool(model.phone_verified), email=model.email, email_verified=bool(model.email_verified),
+        password_hash=model.password_hash, notice_version=model.notice_version,
+        guard=Attempts(failures=int(model.failed_logins or 0),
+                       window_start=model.failed_window_start, locked_until=model.locked_until),
+        created_at=model.created_at, proof=ProofMethod(model.proof) if model.proof else None,
+        ever_proven=bool(model.ever_proven), generation=int(model.generation or 0), version=model.version)
+

@@ -1,0 +1,312 @@
+"""Annotations in DynamoDB, and the quota slots they hold on their certificate.
+
+Every write that must not race is a conditional write or a transaction, never a read
+followed by a plain write.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.annotations import (
+    Annotation,
+    AnnotationStatus,
+    counts_until,
+    retention_until,
+)
+from chalicelib.domain.certificates import Certificate, CertificateStatus
+from chalicelib.domain.clock import beijing_date
+from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.verification import Channel, VerificationRecord, VerificationResult
+from chalicelib.models import (
+    QUOTA_SLOTS,
+    AnnotationModel,
+    CertificateModel,
+    QuotaSlotAttribute,
+    RateLimitModel,
+    VerificationModel,
+)
+from chalicelib.repositories.base import batch_get, cancelled_items, conditional_failed, update_returning_nothing
+from chalicelib.repositories.certificates import certificate_from, get_certificate
+
+PENDING = "1"
+
+
+class AnnotationRepository:
+    """Annotations, and the quota slots they hold on their certificate."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def certificate(self, certificate_id: str) -> Certificate | None:
+        return get_certificate(certificate_id)
+
+    def create_annotation(self, annotation: Annotation, today: date) -> None:
+        """Claim the annotation's quota slot on its certificate and write the annotation,
+        all or nothing.
+
+        The slot may be taken only if nobody holds it or its holder no longer counts on
+        `today`, and only while the certificate is valid; a lost race (or a certificate
+        changed meanwhile) raises ConcurrentUpdate and the caller looks again.
+        """
+        slot = QUOTA_SLOTS[annotation.quota_slot]
+        held = QuotaSlotAttribute(  # type: ignore[no-untyped-call]
+            annotation_id=annotation.annotation_id, applied_on=today.isoformat(),
+            counts_until=counts_until(today).isoformat())
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(CertificateModel(annotation.certificate_id),
+                          actions=[slot.set(held),
+                                   CertificateModel.latest_annotation_id.set(annotation.annotation_id)],
+                          condition=(CertificateModel.status == CertificateStatus.VALID.value)
+                          & (slot.does_not_exist() | (Path(slot)["counts_until"] < today.isoformat())))
+                tx.save(_annotation_model(annotation), condition=AnnotationModel.annotation_id.does_not_exist())
+        except TransactWriteError as e:
+            if e.cause_response_code == "TransactionCanceledException":
+                raise ConcurrentUpdate() from e
+            raise
+
+    def annotation(self, annotation_id: str) -> Annotation | None:
+        try:
+            return _annotation(AnnotationModel.get(annotation_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def annotations_by_id(self, annotation_ids: list[str]) -> dict[str, Annotation]:
+        """Several annotations in one BatchGetItem (per 100)."""
+        if not annotation_ids:
+            return {}
+        return {m.annotation_id: _annotation(m) for m in AnnotationModel.batch_get(annotation_ids)}
+
+    def annotations_of(self, certificate_id: str, limit: int | None = None) -> list[Annotation]:
+        """Newest first."""
+        return [_annotation(m) for m in AnnotationModel.by_certificate.query(
+            certificate_id, scan_index_forward=False, limit=limit)]
+
+    def claim_render(self, annotation_id: str, now: datetime, code: str) -> Annotation | None:
+        """Fix the render time and verification code on the first attempt (later attempts
+        get the same ones back). None when the annotation is no longer pending."""
+        model = AnnotationModel(annotation_id)
+        try:
+            model.update(actions=[
+                AnnotationModel.render_started_at.set(AnnotationModel.render_started_at | now),
+                AnnotationModel.verification_code.set(AnnotationModel.verification_code | code),
+            ], condition=AnnotationModel.status == AnnotationStatus.PENDING.value)
+        except UpdateError as e:
+            if conditional_failed(e):
+                return None
+            raise
+        return _annotation(model)
+
+    def mark_ready(self, annotation_id: str, code: str, *, ready_at: datetime, valid_until: datetime,
+                   annotation_no: str, sha256: str, file_key: str, expires_at: datetime) -> bool:
+        """pending -> ready in one conditional update; False if it was not pending."""
+        try:
+            update_returning_nothing(AnnotationModel, annotation_id, actions=[
+                AnnotationModel.status.set(AnnotationStatus.READY.value),
+                AnnotationModel.ready_at.set(ready_at),
+                AnnotationModel.valid_from.set(ready_at),
+                AnnotationModel.valid_until.set(valid_until),
+                AnnotationModel.annotation_no.set(annotation_no),
+                AnnotationModel.file_sha256.set(sha256),
+                AnnotationModel.file_key.set(file_key),
+                AnnotationModel.expires_at.set(expires_at),
+                AnnotationModel.pending.remove(),
+                AnnotationModel.expiry_day.set(beijing_date(valid_until).isoformat()),
+            ], condition=(AnnotationModel.status == AnnotationStatus.PENDING.value)
+                & (AnnotationModel.verification_code == code))
+        except UpdateError as e:
+            if conditional_failed(e):
+                return False
+            raise
+        return True
+
+    def mark_failed(self, annotation: Annotation, reason: str) -> bool:
+        """pending -> failed, and give the quota slot back, all or nothing."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(AnnotationModel(annotation.annotation_id), actions=[
+                    AnnotationModel.status.set(AnnotationStatus.FAILED.value),
+                    AnnotationModel.failed_reason.set(reason[:500]),
+                    AnnotationModel.pending.remove(),
+                ], condition=AnnotationModel.status == AnnotationStatus.PENDING.value)
+                slot = QUOTA_SLOTS[annotation.quota_slot]
+                tx.update(CertificateModel(annotation.certificate_id), actions=[slot.remove()],
+                          condition=Path(slot)["annotation_id"] == annotation.annotation_id)
+        except TransactWriteError as e:
+            reasons = [r.code if r else None for r in e.cancellation_reasons]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return False
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                # The slot was already reused (the annotation no longer counted): just fail it.
+                return self._fail_only(annotation, reason)
+            raise
+        return True
+
+    def _fail_only(self, annotation: Annotation, reason: str) -> bool:
+        try:
+            AnnotationModel(annotation.annotation_id).update(actions=[
+                AnnotationModel.status.set(AnnotationStatus.FAILED.value),
+                AnnotationModel.failed_reason.set(reason[:500]),
+                AnnotationModel.pending.remove(),
+            ], condition=AnnotationModel.status == AnnotationStatus.PENDING.value)
+        except UpdateError as e:
+            if conditional_failed(e):
+                return False
+            raise
+        return True
+
+    def withdraw(self, annotation_id: str, now: datetime) -> Annotation | None:
+        """ready (and unexpired) -> withdrawn, and the annotation as it is now; None if it
+        was not ready."""
+        model = AnnotationModel(annotation_id)
+        try:
+            model.update(actions=[
+                AnnotationModel.status.set(AnnotationStatus.WITHDRAWN.value),
+                AnnotationModel.withdrawn_at.set(now),
+                AnnotationModel.expiry_day.remove(),
+            ], condition=(AnnotationModel.status == AnnotationStatus.READY.value)
+                & (AnnotationModel.valid_until > now))
+        except UpdateError as e:
+            if conditional_failed(e):
+                return None
+            raise
+        return _annotation(model)
+
+    def give_back(self, annotation: Annotation, now: datetime) -> bool:
+        """Withdraw a live copy and give its quota slot back, as when its account loses the ID
+        document or is deleted; a pending one fails instead (its render then does nothing).
+        False if it was neither pending nor ready any more."""
+        if annotation.stored_status is AnnotationStatus.PENDING:
+            return self.mark_failed(annotation, "its account no longer holds the ID document")
+        withdraw = AnnotationModel(annotation.annotation_id)
+        actions: list[Any] = [AnnotationModel.status.set(AnnotationStatus.WITHDRAWN.value),
+                   AnnotationModel.withdrawn_at.set(now), AnnotationModel.expiry_day.remove()]
+        ready = AnnotationModel.status == AnnotationStatus.READY.value
+        slot = QUOTA_SLOTS[annotation.quota_slot]
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.update(withdraw, actions=actions, condition=ready)
+                tx.update(CertificateModel(annotation.certificate_id), actions=[slot.remove()],
+                          condition=Path(slot)["annotation_id"] == annotation.annotation_id)
+        except TransactWriteError as e:
+            failed = cancelled_items(e)
+            if failed and failed[0]:
+                return False
+            if len(failed) > 1 and failed[1]:  # the slot was reused already: only withdraw
+                try:
+                    update_returning_nothing(AnnotationModel, annotation.annotation_id, actions=actions,
+                                             condition=ready)
+                except UpdateError as again:
+                    if conditional_failed(again):
+                        return False
+                    raise
+                return True
+            raise
+        return True
+
+    def record_verification(self, annotation: Annotation, record: VerificationRecord) -> None:
+        """Log one check and count it on the annotation, together."""
+        at_id = f"{record.at.astimezone(UTC).isoformat(timespec='microseconds')}#{secrets.token_hex(4)}"
+        with TransactWrite(connection=self._connection) as tx:
+            tx.save(VerificationModel(annotation.annotation_id, at_id, at=record.at, channel=record.channel.value,
+                                      result=record.result.value,
+                                      expires_at=retention_until(annotation.applied_at, annotation.valid_until)))
+            tx.update(AnnotationModel(annotation.annotation_id),
+                      actions=[AnnotationModel.verification_count.add(1)],
+                      condition=AnnotationModel.annotation_id.exists())
+
+    def verifications(self, annotation_id: str, limit: int) -> list[VerificationRecord]:
+        """Newest first."""
+        return [VerificationRecord(at=m.at, channel=Channel(m.channel), result=VerificationResult(m.result))
+                for m in VerificationModel.query(annotation_id, scan_index_forward=False, limit=limit)]
+
+    def misses_and_certificate(self, client_key: str,
+                               certificate_id: str | None) -> tuple[int, Certificate | None]:
+        """A client's misses in the current window and, when a copy was found, its
+        certificate as it is now: one BatchGetItem for a verification."""
+        if certificate_id is None:
+            return self.misses(client_key), None
+        limits, certificates = RateLimitModel.Meta.table_name, CertificateModel.Meta.table_name
+        found = batch_get(self._connection, {
+            limits: {"Keys": [{RateLimitModel.key.attr_name: {"S": client_key}}],
+                     "ProjectionExpression": RateLimitModel.misses.attr_name},  # "key" is a reserved word
+            certificates: {"Keys": [{CertificateModel.certificate_id.attr_name: {"S": certificate_id}}],
+                           "ConsistentRead": True},
+        })
+        misses = int(RateLimitModel.from_raw_data(found[limits][0]).misses or 0) if found[limits] else 0
+        cert = certificate_from(CertificateModel.from_raw_data(found[certificates][0])) if found[certificates] else None
+        return misses, cert
+
+    def misses(self, client_key: str) -> int:
+        try:
+            return int(RateLimitModel.get(client_key).misses or 0)
+        except DoesNotExist:
+            return 0
+
+    def add_misses(self, client_key: str, count: int, expires_at: datetime) -> None:
+        RateLimitModel(client_key).update(actions=[RateLimitModel.misses.add(count),
+                                                   RateLimitModel.expires_at.set(expires_at)])
+
+    def expiring_on(self, day: date) -> list[str]:
+        return [m.annotation_id for m in AnnotationModel.by_expiry_day.query(day.isoformat())]
+
+    def claim_reminder(self, annotation_id: str, now: datetime) -> bool:
+        """Mark a ready copy as reminded; False if it was already (or is no longer ready)."""
+        try:
+            AnnotationModel(annotation_id).update(
+                actions=[AnnotationModel.reminded_at.set(now)],
+                condition=AnnotationModel.reminded_at.does_not_exist()
+                & (AnnotationModel.status == AnnotationStatus.READY.value))
+        except UpdateError as e:
+            if conditional_failed(e):
+                return False
+            raise
+        return True
+
+    def release_reminder(self, annotation_id: str) -> None:
+        AnnotationModel(annotation_id).update(actions=[AnnotationModel.reminded_at.remove()])
+
+    def pending_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        """IDs of annotations still pending that were applied for before `cutoff`."""
+        bound = cutoff.astimezone(UTC).isoformat(timespec="microseconds")
+        return [m.annotation_id for m in AnnotationModel.by_pending.query(
+            PENDING, AnnotationModel.applied_at < bound, limit=limit)]
+
+    def by_code(self, code: str) -> Annotation | None:
+        found = list(AnnotationModel.by_code.query(code, limit=1))
+        return _annotation(found[0]) if found else None
+
+    def by_file(self, sha256_hex: str) -> Annotation | None:
+        found = list(AnnotationModel.by_file.query(sha256_hex, limit=1))
+        return _annotation(found[0]) if found else None
+
+
+def _annotation_model(a: Annotation) -> AnnotationModel:
+    return AnnotationModel(
+        a.annotation_id, certificate_id=a.certificate_id, holder_key=a.holder_key, account_id=a.account_id,
+        scenario=a.scenario,
+        validity_days=a.validity_days, status=a.stored_status.value,
+        applied_at=a.applied_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        applied_on=beijing_date(a.applied_at).isoformat(), quota_slot=a.quota_slot,
+        pending=PENDING if a.stored_status is AnnotationStatus.PENDING else None,
+        expires_at=retention_until(a.applied_at, None))
+
+
+def _annotation(m: AnnotationModel) -> Annotation:
+    return Annotation(
+        annotation_id=m.annotation_id, certificate_id=m.certificate_id, holder_key=m.holder_key,
+        scenario=m.scenario, validity_days=int(m.validity_days), stored_status=AnnotationStatus(m.status),
+        applied_at=datetime.fromisoformat(m.applied_at), quota_slot=int(m.quota_slot),
+        ready_at=m.ready_at, valid_from=m.valid_from, valid_until=m.valid_until,
+        annotation_no=m.annotation_no, verification_code=m.verification_code, file_sha256=m.file_sha256,
+        file_key=m.file_key, withdrawn_at=m.withdrawn_at, failed_reason=m.failed_reason,
+        render_started_at=m.render_started_at, verification_count=int(m.verification_count or 0),
+        account_id=m.account_id)

@@ -1,0 +1,137 @@
+"""Limits in DynamoDB: windows of failed attempts, counters of codes sent, the one-time codes
+themselves, and the claims that make the notifier send each message once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.accounts import Attempts
+from chalicelib.domain.codes import Allowance, IssuedCode
+from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.models import AttemptsModel, CodeModel, CounterModel
+from chalicelib.repositories.base import cancelled_items, conditional_failed, update_returning_nothing
+
+# Records of attempts outlive their window by this much before TTL removes them.
+_KEEP = timedelta(days=2)
+
+
+class LimitRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    # --- windows of failed attempts ------------------------------------------------------------
+
+    def attempts(self, key: str) -> Attempts:
+        try:
+            m = AttemptsModel.get(key, consistent_read=True)
+        except DoesNotExist:
+            return Attempts()
+        return Attempts(failures=int(m.failures or 0), window_start=m.window_start, locked_until=m.locked_until)
+
+    def save_attempts(self, key: str, before: Attempts, after: Attempts) -> None:
+        """Write `after` only if the record is still `before`; ConcurrentUpdate otherwise, so
+        that concurrent failures are all counted."""
+        unchanged = (AttemptsModel.key.does_not_exist() if before.window_start is None and not before.failures
+                     else (AttemptsModel.failures == before.failures)
+                     & (AttemptsModel.window_start == before.window_start))
+        latest = max(t for t in (after.window_start, after.locked_until) if t is not None)
+        model = AttemptsModel(key, failures=after.failures, window_start=after.window_start,
+                              locked_until=after.locked_until, expires_at=latest + _KEEP)
+        try:
+            model.save(condition=unchanged)
+        except PutError as e:
+            if conditional_failed(e):
+                raise ConcurrentUpdate() from e
+            raise
+
+    def clear_attempts(self, key: str) -> None:
+        AttemptsModel(key).delete()
+
+    # --- counters ------------------------------------------------------------------------------
+
+    def take(self, allowances: list[Allowance], now: datetime) -> Allowance | None:
+        """Take one unit of every allowance, all or none; the first one that had none left
+        (and then nothing is taken), or None."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                for a in allowances:
+                    if a.gap is not None:
+                        tx.update(CounterModel(a.key), actions=[CounterModel.last_at.set(now),
+                                                                CounterModel.expires_at.set(a.expires_at)],
+                                  condition=CounterModel.last_at.does_not_exist()
+                                  | (CounterModel.last_at <= now - a.gap))
+                    else:
+                        tx.update(CounterModel(a.key), actions=[CounterModel.hits.add(1),
+                                                                CounterModel.expires_at.set(a.expires_at)],
+                                  condition=CounterModel.hits.does_not_exist() | (CounterModel.hits < a.limit))
+        except TransactWriteError as e:
+            failed = cancelled_items(e)
+            for allowance, refused in zip(allowances, failed, strict=False):
+                if refused:
+                    return allowance
+            raise
+        return None
+
+    def used(self, key: str) -> int:
+        try:
+            return int(CounterModel.get(key, consistent_read=True).hits or 0)
+        except DoesNotExist:
+            return 0
+
+    def add(self, key: str, expires_at: datetime) -> None:
+        update_returning_nothing(CounterModel, key, condition=None, actions=[
+            CounterModel.hits.add(1), CounterModel.expires_at.set(expires_at)])
+
+    # --- one-time codes ------------------------------------------------------------------------
+
+    def put_code(self, key: str, code: IssuedCode) -> None:
+        """Store a new code for `key`, replacing (voiding) the one before."""
+        CodeModel(key, code_hash=code.code_hash, destination=code.destination, wrong_tries=0,
+                  valid_until=code.expires_at, expires_at=code.expires_at + _KEEP).save()
+
+    def code(self, key: str) -> IssuedCode | None:
+        try:
+            m = CodeModel.get(key, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return IssuedCode(code_hash=m.code_hash, destination=m.destination, wrong_tries=int(m.wrong_tries or 0),
+                          expires_at=m.valid_until)
+
+    def wrong_try(self, key: str, code_hash: str) -> None:
+        """Count a wrong try against the code stored now (not one that replaced it meanwhile)."""
+        try:
+            update_returning_nothing(CodeModel, key, actions=[CodeModel.wrong_tries.add(1)],
+                                     condition=CodeModel.code_hash == code_hash)
+        except UpdateError as e:
+            if not conditional_failed(e):
+                raise
+
+    def use_code(self, key: str, code_hash: str) -> bool:
+        """Take the code away; True for exactly one of any number of concurrent callers."""
+        try:
+            CodeModel(key).delete(condition=CodeModel.code_hash == code_hash)
+        except DeleteError as e:
+            if conditional_failed(e):
+                return False
+            raise
+        return True
+
+    # --- sending each message once -------------------------------------------------------------
+
+    def claim_message(self, message_id: str, expires_at: datetime) -> bool:
+        """False if this message was claimed (sent) before."""
+        try:
+            CounterModel(f"message#{message_id}", hits=1, expires_at=expires_at).save(
+                condition=CounterModel.key.does_not_exist())
+        except PutError as e:
+            if conditional_failed(e):
+                return False
+            raise
+        return True
+
+    def release_message(self, message_id: str) -> None:
+        CounterModel(f"message#{message_id}").delete()

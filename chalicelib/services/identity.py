@@ -1,0 +1,157 @@
+"""Proving that an account holds its ID document (身份核验, rule 1), and what a proof takes
+from another account.
+
+(a) an SMS code to the phone the issuing authority has on record for the document takes it
+from any other account; (b) where no phone is on record, a certificate number of the document
+with the holder's name as on that certificate takes it from none. Until then the account sees
+no certificate, and nothing it is told depends on what the document has.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.domain.accounts import CERTIFICATE_PROOFS, Attempts, Contacts, IdDocument, ProofMethod, User
+from chalicelib.domain.annotations import Annotation, AnnotationStatus
+from chalicelib.domain.certificates import Certificate, certificate_id_for
+from chalicelib.domain.codes import CODE_LIFETIME, Purpose
+from chalicelib.domain.errors import (
+    ConcurrentUpdate,
+    IdDocumentClaimed,
+    InvalidRequest,
+    ProofFailed,
+    RateLimited,
+)
+from chalicelib.services import accounts
+from chalicelib.services.codes import Codes, Destination
+
+log = logging.getLogger(__name__)
+
+
+class DocumentStore(Protocol):
+    def user(self, user_id: str) -> User | None: ...
+    def document(self, holder_key: str) -> IdDocument: ...
+    def take_document(self, user: User, method: ProofMethod, *, owner: User | None,
+                      verified_phone: str | None) -> None: ...
+
+
+class CertificateReader(Protocol):
+    def certificate(self, certificate_id: str) -> Certificate | None: ...
+    def certificates_of(self, holder_key: str) -> list[Certificate]: ...
+
+
+class CopyStore(Protocol):
+    def annotations_of(self, certificate_id: str, limit: int | None = None) -> list[Annotation]: ...
+    def give_back(self, annotation: Annotation, now: datetime) -> bool: ...
+
+
+class AttemptStore(Protocol):
+    def attempts(self, key: str) -> Attempts: ...
+    def save_attempts(self, key: str, before: Attempts, after: Attempts) -> None: ...
+
+
+@dataclass(frozen=True)
+class Identity:
+    documents: DocumentStore
+    certificates: CertificateReader
+    copies: CopyStore
+    attempts: AttemptStore
+    codes: Codes
+
+    def send_code(self, user: User, *, client: str, now: datetime) -> int:
+        """Always the same answer: a code goes to the phone on record if there is one."""
+        phone = self.documents.document(user.id_hash).phone
+        self.codes.send(Purpose.IDENTITY, user.user_id, _phone_of(user, phone), client=client, now=now,
+                        subject="身份核验验证码",
+                        text=lambda code: f"您正在进行身份核验，验证码 {code}，5 分钟内有效。"
+                                          "如非本人操作，请忽略本短信。")
+        return int(CODE_LIFETIME.total_seconds())
+
+    def prove_by_sms(self, user: User, code: str, *, now: datetime) -> bool:
+        """Whether another account lost the document to this one."""
+        document = self.documents.document(user.id_hash)
+        to = _phone_of(user, document.phone)
+        checked = self.codes.check(Purpose.IDENTITY, user.user_id, to, code, now=now)
+        self.codes.use(Purpose.IDENTITY, user.user_id, checked)
+        return self.take(user, ProofMethod.SMS, now=now, phone=document.phone)
+
+    def prove_by_certificate(self, user: User, certificate_no: str, name: str, *, now: datetime) -> bool:
+        for field, value in (("certificate_no", certificate_no), ("name", name)):
+            if not value.strip():
+                raise InvalidRequest("请填写证书编号和姓名", details={"field": field})
+        key = f"proof#{user.id_hash}"
+        before = self.attempts.attempts(key)
+        locked = before.retry_after(now)
+        if locked:
+            raise RateLimited(locked)
+        cert = self.certificates.certificate(certificate_id_for(certificate_no))
+        document = self.documents.document(user.id_hash)
+        if document.phone is not None or cert is None or not cert.proves(user.id_hash, certificate_no, name):
+            self._count_failure(key, before, now)
+            raise ProofFailed()
+        if document.user_id not in (None, user.user_id):
+            raise IdDocumentClaimed()
+        return self.take(user, ProofMethod.CERTIFICATE_NO, now=now)
+
+    def take(self, user: User, method: ProofMethod, *, now: datetime, phone: str | None = None) -> bool:
+        """Make `user` the one proven account of its ID document, taking it from another for an
+        SMS proof; that account's sessions end and its live copies are withdrawn."""
+        for _ in range(_ATTEMPTS):
+            document = self.documents.document(user.id_hash)
+            if document.user_id == user.user_id and user.proof is not None:
+                return False
+            owner = self.documents.user(document.user_id) if document.user_id else None
+            if owner is not None and method is ProofMethod.CERTIFICATE_NO:
+                raise IdDocumentClaimed()
+            verified = phone if method is ProofMethod.SMS and not user.phone_verified else None
+            try:
+                self.documents.take_document(user, method, owner=owner, verified_phone=verified)
+            except ConcurrentUpdate:
+                fresh = self.documents.user(user.user_id)
+                if fresh is None:
+                    raise
+                user = fresh
+                continue
+            if owner is not None:
+                self._displace(owner, now)
+            return owner is not None
+        raise ConcurrentUpdate("the ID document kept changing hands")
+
+    def _displace(self, owner: User, now: datetime) -> None:
+        """The account that lost the document: its live copies are withdrawn and their quota
+        slots given back, so that the real holder can apply at once; its contacts are told."""
+        withdrawn = give_back_copies(owner, certificates=self.certificates, copies=self.copies, now=now)
+        log.info("ID document taken from an account: %d live copies withdrawn", withdrawn)
+        accounts.tell(Contacts.of(owner), self.codes.outbox, subject="账号身份核验已解除",
+                      text=f"您的账号 {owner.username} 绑定的证件已由另一账号通过发证机构登记的手机号码完成身份核验。"
+                           "您的账号已无法查看该证件的证书，未到期的加注件已撤回。如非本人操作，请联系发证机构。")
+
+    def _count_failure(self, key: str, before: Attempts, now: datetime) -> None:
+        for _ in range(_ATTEMPTS):
+            try:
+                self.attempts.save_attempts(key, before, before.after_failure(CERTIFICATE_PROOFS, now))
+                return
+            except ConcurrentUpdate:
+                before = self.attempts.attempts(key)
+
+
+_ATTEMPTS = 8
+
+
+def give_back_copies(owner: User, *, certificates: CertificateReader, copies: CopyStore, now: datetime) -> int:
+    """Withdraw every live copy `owner` made of its document's certificates and give their
+    quota slots back; how many. Safe to run again."""
+    done = 0
+    for cert in certificates.certificates_of(owner.id_hash):
+        for copy in copies.annotations_of(cert.certificate_id):
+            live = copy.status_at(now) in (AnnotationStatus.PENDING, AnnotationStatus.READY)
+            if copy.account_id == owner.user_id and live and copies.give_back(copy, now):
+                done += 1
+    return done
+
+
+def _phone_of(user: User, phone: str | None) -> Destination:
+    return Destination(channel="sms", address=phone, nowhere=f"document:{user.id_hash}")

@@ -1,0 +1,60 @@
+"""The notifier function's use case: send what the notify queue holds, each message once.
+
+A message is claimed by its own ID (a domain ID the producer gave it, never the SQS message
+ID) before it is sent, and the claim is released if sending fails, so a redelivery neither
+sends it twice nor loses it. A code's message expires with the code: sending it later would
+only confuse.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from chalicelib import observability
+from chalicelib.notify import Message
+
+log = logging.getLogger(__name__)
+
+# A claim outlives any redelivery of its message (the queue keeps messages a day).
+CLAIM_LIFETIME = timedelta(days=2)
+
+
+class ClaimStore(Protocol):
+    def claim_message(self, message_id: str, expires_at: datetime) -> bool: ...
+    def release_message(self, message_id: str) -> None: ...
+
+
+class Deliverer(Protocol):
+    def deliver(self, message: Message) -> None: ...
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    receipt_id: str
+    body: str
+
+
+def process_batch(batch: list[QueuedMessage], *, claims: ClaimStore, deliverer: Deliverer,
+                  now: datetime) -> list[str]:
+    """The receipt IDs of the messages to try again (SQS partial batch failures)."""
+    failed: list[str] = []
+    for queued in batch:
+        try:
+            message = Message.from_json(queued.body)
+        except (ValueError, KeyError, TypeError):
+            log.error("a notify message that is not one of ours was dropped")
+            continue
+        if message.to is None or not claims.claim_message(message.message_id, now + CLAIM_LIFETIME):
+            continue
+        try:
+            deliverer.deliver(message)
+        except Exception:
+            claims.release_message(message.message_id)
+            log.exception("%s to %s could not be sent; it will be tried again", message.channel, message.masked_to)
+            failed.append(queued.receipt_id)
+            continue
+        observability.count("MessagesSent")
+    return failed

@@ -1,0 +1,101 @@
+"""忘记密码: a forgotten password is reset with a code sent to the account's verified phone or
+e-mail; a forgotten username too, through the ID document and the phone on record (rule 1).
+
+Whether anything matched is never told: the request answers the same, does the same work,
+and a reset for nothing fails as a wrong code does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.domain import identity
+from chalicelib.domain.accounts import Contacts, IdDocument, User
+from chalicelib.domain.clock import beijing_date
+from chalicelib.domain.codes import Purpose
+from chalicelib.domain.errors import InvalidCode, InvalidRequest
+from chalicelib.services import accounts
+from chalicelib.services.accounts import Hasher
+from chalicelib.services.codes import Codes, Destination
+
+
+class AccountFinder(Protocol):
+    def user_by_username(self, username: str) -> User | None: ...
+    def user(self, user_id: str) -> User | None: ...
+    def document(self, holder_key: str) -> IdDocument: ...
+    def set_password(self, user: User, password_hash: str) -> int: ...
+
+
+class IdHash(Protocol):
+    def __call__(self, id_type: str, id_number: str) -> str: ...
+    def of(self, text: str) -> str: ...
+
+
+_NOBODY = "u-nobody"
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """What the holder remembers: the username, or else the ID document."""
+
+    username: str | None = None
+    id_type: str | None = None
+    id_number: str | None = None
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    accounts: AccountFinder
+    codes: Codes
+    id_hash: IdHash
+    hasher: Hasher
+
+    def forgot(self, who: Identifier, *, client: str, now: datetime) -> None:
+        _, to, subject = self._find(who, now)
+        self.codes.send(Purpose.RESET, subject, to, client=client, now=now, subject="重置密码验证码",
+                        text=lambda code: f"您正在重置证书查询验证系统的登录密码，验证码 {code}，5 分钟内有效。"
+                                          "如非本人操作，请忽略。")
+
+    def reset(self, who: Identifier, code: str, new_password: str, *, now: datetime) -> str:
+        """The username; every session of the account ends and every lock is cleared."""
+        user, to, subject = self._find(who, now)
+        checked = self.codes.check(Purpose.RESET, subject, to, code, now=now)
+        if user is None:
+            raise InvalidCode()  # never reached: no code is ever accepted for nobody
+        identity.check_password(user.username, new_password)
+        self.codes.use(Purpose.RESET, subject, checked)
+        self.accounts.set_password(user, self.hasher.hash(new_password))
+        accounts.tell(Contacts.of(user), self.codes.outbox, subject="账号密码已重置",
+                      text=f"您的账号 {user.username} 的密码已通过验证码重置，所有设备已退出登录。"
+                           "如非本人操作，请立即再次重置密码。")
+        return user.username
+
+    def _find(self, who: Identifier, now: datetime) -> tuple[User | None, Destination, str]:
+        """The account, where its code goes, and the key its codes and limits are kept under
+        (for nobody, one derived from what was asked, so that its limits apply all the same)."""
+        if who.username is not None:
+            user = self.accounts.user_by_username(who.username)
+            if user is not None and user.expired(now):
+                user = None
+            nowhere = "username:" + identity.username_key(who.username)
+            if user is None:
+                return None, Destination("sms", None, nowhere), "nobody:" + self.id_hash.of(nowhere)
+            if user.verified_phone:
+                return user, Destination("sms", user.verified_phone), user.user_id
+            if user.verified_email:
+                return user, Destination("email", user.verified_email), user.user_id
+            return user, Destination("sms", None, nowhere), user.user_id
+        if who.id_type is None or who.id_number is None:
+            raise InvalidRequest("请填写用户名，或证件类型和证件号码", details={"field": "username"})
+        id_type = identity.parse_id_type(who.id_type)
+        number = identity.normalize_id_number(id_type, who.id_number, today=beijing_date(now))
+        holder_key = self.id_hash(id_type.value, number)
+        document = self.accounts.document(holder_key)
+        # Read an account either way, so that a document with one takes no longer to answer.
+        holder = self.accounts.user(document.user_id or _NOBODY)
+        nowhere = "document:" + holder_key
+        if holder is None or document.phone is None:
+            return None, Destination("sms", None, nowhere), "nobody:" + self.id_hash.of(nowhere)
+        return holder, Destination("sms", document.phone), holder.user_id
