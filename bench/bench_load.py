@@ -27,8 +27,9 @@ Row = tuple[str, str]
 
 
 def holder_with_certificates(stack: Any, certificates: int, name: str = "load") -> tuple[dict[str, str], list[str]]:
-    """A holder, registered and past the notice, with `certificates` e-certificates that
-    arrived as any batch does (a CSV under imports/); the auth headers and certificate IDs."""
+    """A holder, registered, proven (by certificate number) and past the notice, with
+    `certificates` e-certificates that arrived as any batch does (a CSV under imports/); the
+    auth headers and certificate IDs."""
     import boto3
     import requests
 
@@ -56,6 +57,12 @@ def holder_with_certificates(stack: Any, certificates: int, name: str = "load") 
     requests.post(stack.url("/notice/accept"), headers=headers, json={"version": login["notice_version"]},
                   timeout=5).raise_for_status()
     deadline = time.monotonic() + 120
+    while not s3.list_objects_v2(Bucket=bucket, Prefix=f"import-reports/{name}.csv").get("KeyCount"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the load holder's batch was never loaded")
+        time.sleep(0.5)
+    proof = {"method": "certificate_no", "certificate_no": f"{name.upper()}{0:06d}", "name": "吴十"}
+    requests.post(stack.url("/me/identity"), headers=headers, json=proof, timeout=10).raise_for_status()
     ids: list[str] = []
     while time.monotonic() < deadline:
         items = requests.get(stack.url("/certificates"), headers=headers, timeout=30).json()["items"]

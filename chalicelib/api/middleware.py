@@ -17,7 +17,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-CORS_METHODS = "GET,POST,OPTIONS"
+CORS_METHODS = "GET,POST,DELETE,OPTIONS"
 CORS_HEADERS = "Authorization,Content-Type"
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import deps
-from chalicelib.domain.clock import utcnow
 from chalicelib.domain.accounts import ProofMethod
+from chalicelib.domain.clock import utcnow
 from chalicelib.domain.errors import UsernameTaken
 from chalicelib.services import accounts
 

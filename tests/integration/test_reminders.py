@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from chalicelib import deps
 from chalicelib.domain.accounts import ProofMethod
 from chalicelib.notify import Message
