@@ -136,6 +136,10 @@ def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
                      {"codes": [ready["verification_code"], ready["verification_code"], "ABCDEFGHJKLMNPQS"]}).encode())
             call("GET /annotations/{id}/verifications", "GET", f"/annotations/{aid}/verifications", headers=auth)
             call("POST /annotations/{id}/withdraw", "POST", f"/annotations/{aid}/withdraw", headers=auth)
+            call("POST /auth/refresh", "POST", "/auth/refresh", headers=auth)
+            call("POST /me/identity/code", "POST", "/me/identity/code", headers=auth)
+            call("POST /auth/password/forgot (by ID document)", "POST", "/auth/password/forgot", headers=json_headers,
+                 body=b'{"id_type": "resident_id", "id_number": "440304198512120023"}')
             call("POST /auth/logout", "POST", "/auth/logout", headers=auth)
     return results
 

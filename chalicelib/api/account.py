@@ -9,7 +9,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib import deps
 from chalicelib.api.auth import holder_token
-from chalicelib.api.common import client_address, principal, request_now, token_claims
+from chalicelib.api.common import caller, client_address, principal, request_now, token_claims
 from chalicelib.api.errors import handles_errors
 from chalicelib.api.requests import json_object
 from chalicelib.content import current_notice
@@ -48,7 +48,8 @@ def accept_notice() -> Response:
 @handles_errors
 def identity_code() -> Response:
     json_object(bp.current_request, required={}, allow_empty=True)
-    expires_in = deps.identity().send_code(_user(), client=_client(), now=request_now())
+    who = caller(bp.current_request)
+    expires_in = deps.identity().send_code(who.user_id, who.id_document, client=_client(), now=request_now())
     return Response(body={"expires_in": expires_in}, status_code=202)
 
 

@@ -32,7 +32,8 @@ def holder_token(auth_request: AuthRequest) -> AuthResponse:
     return AuthResponse(routes=["*"], principal_id=claims.user_id,
                         context={"jti": claims.jti, "exp": str(int(claims.expires_at.timestamp())),
                                  "gen": str(claims.generation), "auth_time": str(int(claims.auth_time.timestamp())),
-                                 "holder_key": caller.holder_key or "", "notice_version": caller.notice_version or ""})
+                                 "holder_key": caller.holder_key or "", "id_document": caller.id_document,
+                                 "notice_version": caller.notice_version or ""})
 
 
 @bp.route("/auth/register", methods=["POST"])

@@ -29,7 +29,8 @@ def caller(request: Request) -> Caller:
     """Who is asking, as the authorizer read it for this request (see auth.holder_token)."""
     authorizer = (request.context or {}).get("authorizer") or {}
     return Caller(user_id=principal(request), holder_key=str(authorizer.get("holder_key") or "") or None,
-                  notice_version=str(authorizer.get("notice_version") or "") or None)
+                  notice_version=str(authorizer.get("notice_version") or "") or None,
+                  id_document=str(authorizer.get("id_document") or ""))
 
 
 def token_claims(request: Request) -> TokenClaims:

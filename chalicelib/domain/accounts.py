@@ -125,6 +125,8 @@ class Caller:
     user_id: str
     holder_key: str | None
     notice_version: str | None
+    # The keyed hash of the ID document the account names, proven or not.
+    id_document: str = ""
 
 
 @dataclass(frozen=True)

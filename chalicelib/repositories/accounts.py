@@ -157,7 +157,7 @@ class AccountRepository:
             model = UserModel.from_raw_data(found[users][0])
             if model.ever_proven or now < model.created_at + UNPROVEN_ACCOUNT_LIFETIME:
                 caller = Caller(user_id=model.user_id, holder_key=model.id_hash if model.proof else None,
-                                notice_version=model.notice_version)
+                                notice_version=model.notice_version, id_document=model.id_hash)
                 state = SessionState(caller=caller, generation=int(model.generation or 0))
         return state, bool(found[revoked])
 

@@ -53,11 +53,15 @@ class LimitRepository:
 
     # --- counters ------------------------------------------------------------------------------
 
-    def take(self, allowances: list[Allowance], now: datetime) -> Allowance | None:
-        """Take one unit of every allowance, all or none; the first one that had none left
-        (and then nothing is taken), or None."""
+    def take(self, allowances: list[Allowance], now: datetime,
+             code: tuple[str, IssuedCode] | None = None) -> Allowance | None:
+        """Take one unit of every allowance, all or none, and store `code` (key, code) with them,
+        replacing (voiding) the one before; the first allowance that had none left (and then
+        nothing is written), or None."""
         try:
             with TransactWrite(connection=self._connection) as tx:
+                if code is not None:
+                    tx.save(_code_model(*code))
                 for a in allowances:
                     if a.gap is not None:
                         tx.update(CounterModel(a.key), actions=[CounterModel.last_at.set(now),
@@ -69,7 +73,7 @@ class LimitRepository:
                                                                 CounterModel.expires_at.set(a.expires_at)],
                                   condition=CounterModel.hits.does_not_exist() | (CounterModel.hits < a.limit))
         except TransactWriteError as e:
-            failed = cancelled_items(e)
+            failed = cancelled_items(e)[1 if code is not None else 0:]
             for allowance, refused in zip(allowances, failed, strict=False):
                 if refused:
                     return allowance
@@ -87,11 +91,6 @@ class LimitRepository:
             CounterModel.hits.add(1), CounterModel.expires_at.set(expires_at)])
 
     # --- one-time codes ------------------------------------------------------------------------
-
-    def put_code(self, key: str, code: IssuedCode) -> None:
-        """Store a new code for `key`, replacing (voiding) the one before."""
-        CodeModel(key, code_hash=code.code_hash, destination=code.destination, wrong_tries=0,
-                  valid_until=code.expires_at, expires_at=code.expires_at + _KEEP).save()
 
     def code(self, key: str) -> IssuedCode | None:
         try:
@@ -135,3 +134,8 @@ class LimitRepository:
 
     def release_message(self, message_id: str) -> None:
         CounterModel(f"message#{message_id}").delete()
+
+
+def _code_model(key: str, code: IssuedCode) -> CodeModel:
+    return CodeModel(key, code_hash=code.code_hash, destination=code.destination, wrong_tries=0,
+                     valid_until=code.expires_at, expires_at=code.expires_at + _KEEP)

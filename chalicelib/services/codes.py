@@ -28,10 +28,10 @@ from chalicelib.notify import Message
 
 
 class LimitStore(Protocol):
-    def take(self, allowances: list[Allowance], now: datetime) -> Allowance | None: ...
+    def take(self, allowances: list[Allowance], now: datetime,
+             code: tuple[str, IssuedCode] | None = None) -> Allowance | None: ...
     def used(self, key: str) -> int: ...
     def add(self, key: str, expires_at: datetime) -> None: ...
-    def put_code(self, key: str, code: IssuedCode) -> None: ...
     def code(self, key: str) -> IssuedCode | None: ...
     def wrong_try(self, key: str, code_hash: str) -> None: ...
     def use_code(self, key: str, code_hash: str) -> bool: ...
@@ -66,13 +66,13 @@ class Codes:
              subject: str, text: Callable[[str], str]) -> None:
         """Send a new code (voiding the last) if every send limit allows; RateLimited otherwise."""
         destination = self._destination(to)
-        refused = self.store.take(self._allowances(destination, account, client, now), now)
+        code = new_code()
+        issued = IssuedCode(code_hash=self._hash(purpose, account, destination, code) if to.address else "",
+                            destination=destination, wrong_tries=0, expires_at=now + CODE_LIFETIME)
+        refused = self.store.take(self._allowances(destination, account, client, now), now,
+                                  code=(_key(purpose, account), issued))
         if refused is not None:
             raise RateLimited(_seconds_until(refused, now))
-        code = new_code()
-        self.store.put_code(_key(purpose, account), IssuedCode(
-            code_hash=self._hash(purpose, account, destination, code) if to.address else "",
-            destination=destination, wrong_tries=0, expires_at=now + CODE_LIFETIME))
         self.outbox.send(Message(channel=to.channel, to=to.address, subject=subject, text=text(code)))
 
     def check(self, purpose: Purpose, account: str, to: Destination, code: str, *, now: datetime) -> str:

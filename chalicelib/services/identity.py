@@ -61,10 +61,10 @@ class Identity:
     attempts: AttemptStore
     codes: Codes
 
-    def send_code(self, user: User, *, client: str, now: datetime) -> int:
+    def send_code(self, user_id: str, holder_key: str, *, client: str, now: datetime) -> int:
         """Always the same answer: a code goes to the phone on record if there is one."""
-        phone = self.documents.document(user.id_hash).phone
-        self.codes.send(Purpose.IDENTITY, user.user_id, _phone_of(user, phone), client=client, now=now,
+        phone = self.documents.document(holder_key).phone
+        self.codes.send(Purpose.IDENTITY, user_id, _phone_of(holder_key, phone), client=client, now=now,
                         subject="身份核验验证码",
                         text=lambda code: f"您正在进行身份核验，验证码 {code}，5 分钟内有效。"
                                           "如非本人操作，请忽略本短信。")
@@ -73,7 +73,7 @@ class Identity:
     def prove_by_sms(self, user: User, code: str, *, now: datetime) -> bool:
         """Whether another account lost the document to this one."""
         document = self.documents.document(user.id_hash)
-        to = _phone_of(user, document.phone)
+        to = _phone_of(user.id_hash, document.phone)
         checked = self.codes.check(Purpose.IDENTITY, user.user_id, to, code, now=now)
         self.codes.use(Purpose.IDENTITY, user.user_id, checked)
         return self.take(user, ProofMethod.SMS, now=now, phone=document.phone)
@@ -153,5 +153,5 @@ def give_back_copies(owner: User, *, certificates: CertificateReader, copies: Co
     return done
 
 
-def _phone_of(user: User, phone: str | None) -> Destination:
-    return Destination(channel="sms", address=phone, nowhere=f"document:{user.id_hash}")
+def _phone_of(holder_key: str, phone: str | None) -> Destination:
+    return Destination(channel="sms", address=phone, nowhere=f"document:{holder_key}")

@@ -104,7 +104,7 @@ def fresh(repo, user: User) -> User:  # type: ignore[no-untyped-def]
 
 def prove_by_sms(repo, outbox: RecordingOutbox, user: User, phone: str) -> bool:  # type: ignore[no-untyped-def]
     service = identity(repo, outbox)
-    service.send_code(user, client="198.51.100.1", now=NOW)
+    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
     return service.prove_by_sms(fresh(repo, user), outbox.code_to(phone), now=NOW)
 
 
@@ -126,7 +126,7 @@ def test_without_a_phone_on_record_the_code_goes_nowhere_and_proves_nothing(repo
     id_number, _ = a_document(repo, None)
     user = an_account(repo, id_number)
     service = identity(repo, outbox)
-    assert service.send_code(user, client="198.51.100.1", now=NOW) == 300
+    assert service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW) == 300
     assert [m.to for m in outbox.messages] == [None]  # queued all the same, so it takes as long
     for guess in ("000000", "123456"):
         with pytest.raises(InvalidCode):
@@ -202,7 +202,7 @@ def test_ten_accounts_racing_to_prove_one_document_by_sms_leave_exactly_one_hold
     service = identity(repo, outbox)
     code_of = {}
     for user in users:
-        service.send_code(user, client="198.51.100.1", now=NOW)
+        service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
         code_of[user.user_id] = outbox.code_to(phone)
 
     with ThreadPoolExecutor(max_workers=10) as pool:
@@ -217,7 +217,7 @@ def test_ten_parallel_submissions_of_one_right_code_prove_exactly_once(repo, out
     id_number, _ = a_document(repo, phone)
     user = an_account(repo, id_number)
     service = identity(repo, outbox)
-    service.send_code(user, client="198.51.100.1", now=NOW)
+    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
     code = outbox.code_to(phone)
 
     def attempt(_: int) -> str:
@@ -238,7 +238,7 @@ def test_a_code_is_void_after_five_wrong_tries_and_after_five_minutes_and_a_rese
     id_number, _ = a_document(repo, phone)
     user = an_account(repo, id_number)
     service = identity(repo, outbox)
-    service.send_code(user, client="198.51.100.1", now=NOW)
+    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
     code = outbox.code_to(phone)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(5):
@@ -246,16 +246,16 @@ def test_a_code_is_void_after_five_wrong_tries_and_after_five_minutes_and_a_rese
             service.prove_by_sms(user, wrong, now=NOW)
     with pytest.raises(InvalidCode):
         service.prove_by_sms(user, code, now=NOW)
-    service.send_code(user, client="198.51.100.1", now=NOW)
+    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
     first = outbox.code_to(phone)
-    service.send_code(user, client="198.51.100.1", now=NOW)
+    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
     second = outbox.code_to(phone)
     if first != second:
         with pytest.raises(InvalidCode):
             service.prove_by_sms(user, first, now=NOW)
     with pytest.raises(InvalidCode):
         service.prove_by_sms(user, second, now=NOW + timedelta(minutes=5))
-    service.send_code(user, client="198.51.100.1", now=NOW)
+    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
     assert service.prove_by_sms(user, outbox.code_to(phone), now=NOW + timedelta(minutes=4, seconds=59)) is False
 
 
@@ -305,19 +305,20 @@ def test_one_code_a_minute_five_an_hour_and_ten_a_day_reach_one_phone(repo, outb
     user = an_account(repo, id_number)
     service = identity(repo, outbox, per_minute=1, per_hour=5, per_day=10)
     clock = FixedClock(NOW)
-    service.send_code(user, client="198.51.100.1", now=clock())
+    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=clock())
     with pytest.raises(RateLimited) as limited:
-        service.send_code(user, client="198.51.100.1", now=clock.advance(seconds=30))
+        service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=clock.advance(seconds=30))
     assert limited.value.retry_after_seconds == 60
     for _ in range(4):
-        service.send_code(user, client="198.51.100.1", now=clock.advance(minutes=1))
+        service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=clock.advance(minutes=1))
     with pytest.raises(RateLimited):  # the sixth within the hour
-        service.send_code(user, client="198.51.100.1", now=clock.advance(minutes=1))
+        service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=clock.advance(minutes=1))
     strangers = [an_account(repo, id_number) for _ in range(6)]
     sent = sum(1 for m in outbox.messages if m.to == phone)
     for stranger in strangers:
         try:
-            service.send_code(stranger, client=f"203.0.113.{secrets.randbelow(250)}", now=clock())
+            service.send_code(stranger.user_id, stranger.id_hash, client=f"203.0.113.{secrets.randbelow(250)}",
+                              now=clock())
         except RateLimited:
             continue
     assert sum(1 for m in outbox.messages if m.to == phone) - sent == 5  # ten a day in all
@@ -329,10 +330,12 @@ def test_one_client_address_may_ask_for_twenty_codes_an_hour(repo, outbox) -> No
     client = f"203.0.113.{secrets.randbelow(250)}-{secrets.token_hex(2)}"
     for _ in range(20):
         id_number, _ = a_document(repo, a_phone())
-        service.send_code(an_account(repo, id_number), client=client, now=NOW)
+        user = an_account(repo, id_number)
+        service.send_code(user.user_id, user.id_hash, client=client, now=NOW)
     id_number, _ = a_document(repo, a_phone())
+    user = an_account(repo, id_number)
     with pytest.raises(RateLimited):
-        service.send_code(an_account(repo, id_number), client=client, now=NOW)
+        service.send_code(user.user_id, user.id_hash, client=client, now=NOW)
 
 
 def test_ten_wrong_codes_a_day_to_one_destination_stop_its_codes_until_the_next_day(repo, outbox) -> None:
@@ -341,7 +344,7 @@ def test_ten_wrong_codes_a_day_to_one_destination_stop_its_codes_until_the_next_
     service = identity(repo, outbox, wrong_tries_per_day=10)
     users = [an_account(repo, id_number) for _ in range(3)]
     for user in users:
-        service.send_code(user, client="198.51.100.1", now=NOW)
+        service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
     tried = 0
     for user in users:
         for _ in range(4):
@@ -352,7 +355,7 @@ def test_ten_wrong_codes_a_day_to_one_destination_stop_its_codes_until_the_next_
             except RateLimited:
                 break
     assert tried == 10
-    service.send_code(users[0], client="198.51.100.1", now=NOW)
+    service.send_code(users[0].user_id, users[0].id_hash, client="198.51.100.1", now=NOW)
     with pytest.raises(RateLimited):
         service.prove_by_sms(users[0], outbox.code_to(phone), now=NOW)
 
@@ -513,7 +516,7 @@ def test_no_code_and_no_full_phone_number_reach_a_log_line(repo, outbox, caplog)
     user = an_account(repo, id_number)
     caplog.set_level(logging.DEBUG, logger="chalicelib")
     service = identity(repo, outbox)
-    service.send_code(user, client="198.51.100.1", now=NOW)
+    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
     code = outbox.code_to(phone)
     notifying.process_batch([notifying.QueuedMessage("r", m.to_json()) for m in outbox.messages],
                             claims=repo.limits, deliverer=deps.notifier(), now=NOW)
