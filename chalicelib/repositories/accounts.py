@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
+from pynamodb.constants import UPDATED_NEW
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
@@ -87,11 +88,15 @@ class AccountRepository:
         ])
 
     def set_password(self, user: User, password_hash: str) -> int:
-        """A new password ends every session and clears the lock; the new generation."""
-        self._update(user, [UserModel.password_hash.set(password_hash), UserModel.generation.add(1),
-                            UserModel.failed_logins.set(0), UserModel.failed_window_start.remove(),
-                            UserModel.locked_until.remove()])
-        return user.generation + 1
+        """A new password ends every session and clears the lock, whatever else changed on the
+        account meanwhile (a wrong password counted elsewhere must not undo a reset); the new
+        session generation."""
+        answer = UserModel._get_connection().update_item(
+            user.user_id, condition=UserModel.user_id.exists(), return_values=UPDATED_NEW,
+            actions=[UserModel.password_hash.set(password_hash), UserModel.generation.add(1),
+                     UserModel.failed_logins.set(0), UserModel.failed_window_start.remove(),
+                     UserModel.locked_until.remove(), UserModel.version.add(1)])
+        return int(answer["Attributes"][UserModel.generation.attr_name]["N"])
 
     def end_sessions(self, user_id: str) -> None:
         """Every token issued so far stops working (logout everywhere)."""
@@ -101,9 +106,11 @@ class AccountRepository:
     def set_contact(self, user: User, channel: str, value: str) -> None:
         """A phone or e-mail address the holder has just verified."""
         if channel == "phone":
-            self._update(user, [UserModel.phone.set(value), UserModel.phone_verified.set(True)])
+            actions = [UserModel.phone.set(value), UserModel.phone_verified.set(True)]
         else:
-            self._update(user, [UserModel.email.set(value), UserModel.email_verified.set(True)])
+            actions = [UserModel.email.set(value), UserModel.email_verified.set(True)]
+        update_returning_nothing(UserModel, user.user_id, actions=[*actions, UserModel.version.add(1)],
+                                 condition=UserModel.user_id.exists())
 
     def accept_notice(self, user_id: str, version: str) -> None:
         update_returning_nothing(UserModel, user_id, actions=[UserModel.notice_version.set(version),
@@ -191,13 +198,14 @@ class AccountRepository:
             raise
         return True
 
-    def take_document(self, user: User, method: ProofMethod, *, owner: User | None,
+    def take_document(self, user: User, method: ProofMethod, *, held_by: str | None, owner: User | None,
                       verified_phone: str | None) -> None:
-        """`user` now holds its ID document, proven by `method`, taken from `owner` (who becomes
-        unproven, its sessions ended), all or nothing. ConcurrentUpdate if the document changed
-        hands, or either account changed, since they were read."""
+        """`user` now holds its ID document, proven by `method`: the document was `held_by` that
+        account (or none) and is taken from `owner` (another account, which becomes unproven, its
+        sessions ended), all or nothing. ConcurrentUpdate if the document changed hands, or either
+        account changed, since they were read."""
         document = IdDocumentModel(document_item_key(user.id_hash))
-        held = (IdDocumentModel.user_id == owner.user_id) if owner else IdDocumentModel.user_id.does_not_exist()
+        held = (IdDocumentModel.user_id == held_by) if held_by else IdDocumentModel.user_id.does_not_exist()
         mine: list[Any] = [UserModel.proof.set(method.value), UserModel.ever_proven.set(True),
                            UserModel.expires_at.remove()]
         if verified_phone:

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class DocumentStore(Protocol):
     def user(self, user_id: str) -> User | None: ...
     def document(self, holder_key: str) -> IdDocument: ...
-    def take_document(self, user: User, method: ProofMethod, *, owner: User | None,
+    def take_document(self, user: User, method: ProofMethod, *, held_by: str | None, owner: User | None,
                       verified_phone: str | None) -> None: ...
 
 
@@ -103,12 +103,14 @@ class Identity:
             document = self.documents.document(user.id_hash)
             if document.user_id == user.user_id and user.proof is not None:
                 return False
-            owner = self.documents.user(document.user_id) if document.user_id else None
+            other = document.user_id if document.user_id != user.user_id else None
+            owner = self.documents.user(other) if other else None
             if owner is not None and method is ProofMethod.CERTIFICATE_NO:
                 raise IdDocumentClaimed()
             verified = phone if method is ProofMethod.SMS and not user.phone_verified else None
             try:
-                self.documents.take_document(user, method, owner=owner, verified_phone=verified)
+                self.documents.take_document(user, method, held_by=document.user_id, owner=owner,
+                                             verified_phone=verified)
             except ConcurrentUpdate:
                 fresh = self.documents.user(user.user_id)
                 if fresh is None:

@@ -1,6 +1,7 @@
 // The HTTP API (see API.md), called from the same origin. Every error becomes an ApiError
 // carrying the API's Chinese message; a 401 on a request that carried a token (the session
-// ended: logout, expiry) and a 403 notice_not_accepted go to handlers the page installs.
+// ended: logout, expiry), a 403 notice_not_accepted and a 403 identity_not_verified go to
+// handlers the page installs.
 
 // The access token lives in sessionStorage, not localStorage: it survives a reload of this
 // tab but ends with the tab, is not shared with other tabs, and is not left behind on a
@@ -20,19 +21,28 @@ export const session = {
 };
 
 export class ApiError extends Error {
-  constructor(status, code, message, details) {
+  constructor(status, code, message, details, retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
     this.details = details || {};
+    this.retryAfter = retryAfter; // seconds to wait before trying again (a 429), else null
     this.handled = false; // set when a page-wide handler already dealt with it
   }
 }
 
-const handlers = { unauthorized: null, noticeNotAccepted: null };
+// A 429 says how long to wait in its details and in Retry-After (seconds); the details win.
+function retryAfterSeconds(details, header) {
+  const fromDetails = details && details.retry_after_seconds;
+  const seconds = Number.isFinite(fromDetails) ? fromDetails : Number.parseInt(header || "", 10);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : null;
+}
+
+const handlers = { unauthorized: null, noticeNotAccepted: null, identityNotVerified: null };
 
 export function onUnauthorized(fn) { handlers.unauthorized = fn; }
 export function onNoticeNotAccepted(fn) { handlers.noticeNotAccepted = fn; }
+export function onIdentityNotVerified(fn) { handlers.identityNotVerified = fn; }
 
 export async function api(method, path, { json, raw, contentType, auth = true } = {}) {
   const headers = { Accept: "application/json" };
@@ -56,15 +66,20 @@ export async function api(method, path, { json, raw, contentType, auth = true } 
   let data = null;
   try { data = await response.json(); } catch { data = null; }
   if (response.ok) return data;
+  const details = data && data.error ? data.error.details : null;
+  const retryAfter = response.status === 429 ? retryAfterSeconds(details, response.headers.get("Retry-After")) : null;
   const error = data && data.error
-    ? new ApiError(response.status, data.error.code, data.error.message, data.error.details)
-    : new ApiError(response.status, "http_error", "服务暂时不可用，请稍后再试");
+    ? new ApiError(response.status, data.error.code, data.error.message, details, retryAfter)
+    : new ApiError(response.status, "http_error", "服务暂时不可用，请稍后再试", null, retryAfter);
   if (response.status === 401 && token && handlers.unauthorized) {
     error.handled = true;
     handlers.unauthorized(error);
   } else if (response.status === 403 && error.code === "notice_not_accepted" && handlers.noticeNotAccepted) {
     error.handled = true;
     handlers.noticeNotAccepted(error);
+  } else if (response.status === 403 && error.code === "identity_not_verified" && handlers.identityNotVerified) {
+    error.handled = true;
+    handlers.identityNotVerified(error);
   }
   throw error;
 }

@@ -61,3 +61,27 @@ export function uid(prefix) {
   idCounter += 1;
   return `${prefix}-${idCounter}`;
 }
+
+export function badge(label, tone) {
+  return h("span", { class: `badge badge-${tone}` }, label);
+}
+
+// A definition list of [term, value] pairs; a falsy pair is left out.
+export function facts(pairs) {
+  return h("dl", { class: "facts" },
+    pairs.filter(Boolean).map(([term, value]) => h("div", { class: "fact" }, h("dt", null, term), h("dd", null, value))));
+}
+
+// A labelled input (or select) with its hint and its error slot `#<id>-error`, where forms show
+// a message about it; `addon` sits on the input's line (a button).
+export function field(label, input, hintText, addon) {
+  const id = uid(input.name.replace(/_/g, "-"));
+  const hintId = hintText ? `${id}-hint` : null;
+  input.id = id;
+  input.setAttribute("aria-describedby", [hintId, `${id}-error`].filter(Boolean).join(" "));
+  return h("div", { class: "field" },
+    h("label", { for: id }, label),
+    addon ? h("div", { class: "input-row" }, input, addon) : input,
+    hintText ? h("p", { class: "hint", id: hintId }, hintText) : null,
+    h("p", { class: "field-error", id: `${id}-error`, hidden: true }));
+}

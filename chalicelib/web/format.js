@@ -36,3 +36,28 @@ export function validity(from, until) {
   if (!from || !until) return "—";
   return `${dateTime(from)} 至 ${dateTime(until)}（北京时间）`;
 }
+
+export const ID_TYPE_LABELS = {
+  resident_id: "居民身份证",
+  hk_macao_permit: "港澳居民来往内地通行证",
+  taiwan_permit: "台湾居民来往大陆通行证",
+  passport: "护照",
+  foreign_permanent_resident: "外国人永久居留身份证",
+};
+
+// The password policy as the registration form states it.
+export const PASSWORD_HINT = "至少 8 位，含小写字母、大写字母、数字、其他符号中的至少三类，且不含用户名。";
+
+export const IDENTITY_LABELS = { sms: "已核验（短信）", certificate_no: "已核验（证书编号）" };
+
+// A wait as a person says it: "45 秒", "14 分 30 秒", "15 分钟", "1 小时 5 分钟".
+export function waitText(seconds) {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 60) return `${s} 秒`;
+  const minutes = Math.floor(s / 60);
+  if (minutes >= 60) {
+    const rest = minutes % 60;
+    return `${Math.floor(minutes / 60)} 小时${rest ? ` ${rest} 分钟` : ""}`;
+  }
+  return s % 60 ? `${minutes} 分 ${s % 60} 秒` : `${minutes} 分钟`;
+}

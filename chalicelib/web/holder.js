@@ -1,39 +1,25 @@
 // The holder's page: login and registration, the service notice, the certificate list, and
-// for an e-certificate the annotation (加注) and download view. Views are addressed by the
-// URL's hash (#/certificates/…), so a reload or the back button keeps the place.
+// for an e-certificate the annotation (加注) and download view; the identity proof, the
+// password reset and the account page are screens of their own (identity.js, password.js,
+// account.js). Views are addressed by the URL's hash (#/certificates/…), so a reload or the
+// back button keeps the place.
 
-import { api, ApiError, onNoticeNotAccepted, onUnauthorized, session } from "./api.js";
-import { announce, busy, cloneTemplate, h, replace, showMessage, uid } from "./dom.js";
+import { showAccountPage } from "./account.js";
+import { api, ApiError, onIdentityNotVerified, onNoticeNotAccepted, onUnauthorized, session } from "./api.js";
+import { announce, badge, busy, cloneTemplate, facts, h, replace, showMessage, uid } from "./dom.js";
 import { ANNOTATION_TONE, CERT_TONE, CHANNEL_LABELS, KIND_LABELS, RESULT_LABELS, date, dateTime, text, validity }
   from "./format.js";
+import { showIdentity } from "./identity.js";
+import { showForgotPassword } from "./password.js";
+import { clearFormErrors, current, formFields, go, later, leave, loadMe, mount, nextStep, setHash, showAccount,
+  showError, showFormError, startRouter, state, stopTimers } from "./view.js";
 
 const view = document.getElementById("view");
-const state = {
-  me: null,
-  scenarios: null,
-  returnTo: null,   // where to go after login or after accepting the notice
-  seq: 0,           // bumps on every view change; late answers for an old view are dropped
-  timers: new Set(),
-  firstRender: true,
-};
 
-const PROTECTED = /^#\/(certificates(\/[A-Za-z0-9_-]+)?)$/;
+const PROTECTED = /^#\/(certificates(\/[A-Za-z0-9_-]+)?|account)$/;
+const SIGNED_OUT_ONLY = ["#/login", "#/register", "#/password"];
 
 // ---------------------------------------------------------------- routing
-
-function go(hash) {
-  if (location.hash === hash) route();
-  else location.hash = hash;
-}
-
-function setHash(hash) {
-  if (location.hash !== hash) history.replaceState(null, "", hash);
-}
-
-function stopTimers() {
-  for (const timer of state.timers) window.clearTimeout(timer);
-  state.timers.clear();
-}
 
 function route() {
   stopTimers();
@@ -43,37 +29,18 @@ function route() {
   if (!session.token) {
     showAccount(null);
     if (hash === "#/register") return showRegister();
+    if (hash === "#/password") return showForgotPassword();
     if (PROTECTED.test(hash)) state.returnTo = hash;
     return showLogin();
   }
-  if (hash === "#/login" || hash === "#/register") return go("#/certificates");
+  if (SIGNED_OUT_ONLY.includes(hash)) return go("#/certificates");
+  if (hash === "#/identity") return showIdentity(seq);
   if (hash === "#/notice") return showNotice(seq);
+  if (hash === "#/account") return showAccountPage(seq);
   const match = hash.match(/^#\/certificates\/([A-Za-z0-9_-]+)$/);
   if (match) return showCertificate(match[1], seq);
   setHash("#/certificates");
   return showCertificates(seq);
-}
-
-function mount(node, title) {
-  replace(view, node);
-  document.title = `${title} · 专业技术人员职业资格证书查询验证系统`;
-  // Moving focus to the new view's heading tells a screen reader user the view changed;
-  // on the first load the browser's own start position is kept.
-  if (!state.firstRender) {
-    const heading = node.querySelector("h1");
-    if (heading) heading.focus();
-  }
-  state.firstRender = false;
-}
-
-function current(seq) {
-  return seq === state.seq;
-}
-
-// Shows an API error where the person is looking, unless a page-wide handler took it.
-function showError(el, error) {
-  if (error instanceof ApiError && error.handled) return;
-  showMessage(el, error instanceof ApiError ? error.message : "操作失败，请稍后再试");
 }
 
 onUnauthorized((error) => {
@@ -96,13 +63,13 @@ onNoticeNotAccepted(() => {
   go("#/notice");
 });
 
-// ---------------------------------------------------------------- header
+onIdentityNotVerified(() => {
+  if (PROTECTED.test(location.hash)) state.returnTo = location.hash;
+  if (state.me) state.me.identity_verified = false;
+  go("#/identity");
+});
 
-function showAccount(me) {
-  const box = document.getElementById("account");
-  box.hidden = !me;
-  document.getElementById("account-name").textContent = me ? me.name : "";
-}
+// ---------------------------------------------------------------- header
 
 document.getElementById("logout").addEventListener("click", async (event) => {
   await busy(event.currentTarget, async () => {
@@ -112,57 +79,12 @@ document.getElementById("logout").addEventListener("click", async (event) => {
       // The session ends on this side whatever the server said.
     }
   });
-  session.clear();
-  state.me = null;
-  state.returnTo = null;
-  showAccount(null);
-  go("#/login");
+  leave();
   announce("已退出登录");
 });
 
-async function loadMe() {
-  if (!state.me) {
-    state.me = await api("GET", "/me");
-  }
-  showAccount(state.me);
-  return state.me;
-}
-
-// ---------------------------------------------------------------- forms
-
-function formFields(form) {
-  const values = {};
-  for (const el of form.elements) {
-    if (el.name) values[el.name] = el.value;
-  }
-  return values;
-}
-
-function clearFormErrors(root) {
-  for (const el of root.querySelectorAll(".field-error")) showMessage(el, "");
-  for (const el of root.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-  showMessage(root.querySelector("[data-role=form-error]"), "");
-}
-
 // Codes that concern one field even though the API's answer names none.
-const FIELD_OF_CODE = { username_taken: "username", id_number_registered: "id_number" };
-
-// The server's message goes next to the field it concerns (details.field), else above the form.
-function showFormError(root, form, error) {
-  if (error instanceof ApiError && error.handled) return;
-  const field = error instanceof ApiError ? (error.details.field || FIELD_OF_CODE[error.code]) : null;
-  const input = field ? form.elements.namedItem(field) : null;
-  if (input && input.id) {
-    const slot = root.querySelector(`#${input.id}-error`);
-    if (slot) {
-      showMessage(slot, error.message);
-      input.setAttribute("aria-invalid", "true");
-      input.focus();
-      return;
-    }
-  }
-  showError(root.querySelector("[data-role=form-error]"), error);
-}
+const FIELD_OF_CODE = { username_taken: "username" };
 
 // ---------------------------------------------------------------- login and registration
 
@@ -170,6 +92,11 @@ function showLogin(message) {
   const node = cloneTemplate("tpl-login");
   const form = node.querySelector("form");
   if (message) showMessage(node.querySelector("[data-role=form-error]"), message);
+  if (state.flash) {
+    showMessage(node.querySelector("[data-role=form-status]"), state.flash.text);
+    if (state.flash.username) form.elements.namedItem("username").value = state.flash.username;
+    state.flash = null;
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearFormErrors(node);
@@ -190,13 +117,7 @@ async function logIn(username, password) {
   session.set(login.access_token);
   state.me = null;
   announce("登录成功");
-  if (!login.notice_accepted) {
-    go("#/notice");
-    return;
-  }
-  const next = state.returnTo || "#/certificates";
-  state.returnTo = null;
-  go(next);
+  go(nextStep(login));
 }
 
 function showRegister() {
@@ -217,7 +138,7 @@ function showRegister() {
       try {
         await api("POST", "/auth/register", { json: body, auth: false });
       } catch (error) {
-        showFormError(node, form, error);
+        showFormError(node, form, error, FIELD_OF_CODE);
         return;
       }
       announce("注册成功，正在登录");
@@ -240,13 +161,18 @@ async function showNotice(seq) {
   const errorEl = node.querySelector("[data-role=form-error]");
   mount(node, "服务须知");
   let notice;
+  let me;
   try {
-    [notice] = await Promise.all([api("GET", "/notice", { auth: false }), loadMe()]);
+    [notice, me] = await Promise.all([api("GET", "/notice", { auth: false }), loadMe()]);
   } catch (error) {
     if (current(seq)) showError(errorEl, error);
     return;
   }
   if (!current(seq)) return;
+  if (!me.identity_verified) {
+    go("#/identity"); // the proof comes first (see nextStep)
+    return;
+  }
   node.querySelector("[data-role=notice-title]").textContent = notice.title;
   const paragraphs = notice.body.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
   replace(node.querySelector("[data-role=notice-body]"), paragraphs.map((p) => h("p", null, p)));
@@ -268,24 +194,13 @@ async function showNotice(seq) {
       }
       return;
     }
-    if (state.me) state.me.notice_accepted = true;
+    me.notice_accepted = true;
     announce("已同意服务须知");
-    const next = state.returnTo || "#/certificates";
-    state.returnTo = null;
-    go(next);
+    go(nextStep(me));
   }));
 }
 
 // ---------------------------------------------------------------- shared pieces
-
-function badge(label, tone) {
-  return h("span", { class: `badge badge-${tone}` }, label);
-}
-
-function facts(pairs) {
-  return h("dl", { class: "facts" },
-    pairs.filter(Boolean).map(([term, value]) => h("div", { class: "fact" }, h("dt", null, term), h("dd", null, value))));
-}
 
 function certificateFacts(cert) {
   return facts([
@@ -797,15 +712,11 @@ class CertificatePage {
       this.polling.delete(annotationId);
       await this.refresh(); // renders the copy and announces the outcome
     };
-    const schedule = () => {
-      const timer = window.setTimeout(() => { state.timers.delete(timer); tick(); }, delay);
-      state.timers.add(timer);
-    };
+    const schedule = () => later(tick, delay);
     schedule();
   }
 }
 
 // ---------------------------------------------------------------- start
 
-window.addEventListener("hashchange", route);
-route();
+startRouter(route);

@@ -526,3 +526,12 @@ def test_no_code_and_no_full_phone_number_reach_a_log_line(repo, outbox, caplog)
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert caplog.records, "the notifier logs what it sent"
     assert code not in text and phone not in text
+
+
+def test_proving_again_with_a_stale_read_of_the_account_changes_nothing_and_fails_nothing(repo, outbox) -> None:
+    id_number, cert = a_document(repo, None)
+    user = an_account(repo, id_number)  # as read before its proof
+    service = identity(repo, outbox)
+    service.prove_by_certificate(fresh(repo, user), cert.certificate_no, "王芳", now=NOW)
+    assert service.take(user, ProofMethod.CERTIFICATE_NO, now=NOW) is False
+    assert repo.accounts.document(user.id_hash).user_id == user.user_id and fresh(repo, user).proven
