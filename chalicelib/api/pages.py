@@ -31,6 +31,10 @@ STATIC_FILES: dict[str, str] = {
     "format.js": "text/javascript; charset=utf-8",
     "holder.js": "text/javascript; charset=utf-8",
     "verify.js": "text/javascript; charset=utf-8",
+    "view.js": "text/javascript; charset=utf-8",
+    "identity.js": "text/javascript; charset=utf-8",
+    "password.js": "text/javascript; charset=utf-8",
+    "account.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 PAGES = ("index.html", "verify.html")

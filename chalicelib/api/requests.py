@@ -15,7 +15,8 @@ MAX_JSON_BYTES = 64 * 1024
 
 def json_object(request: Request, *, required: dict[str, type], optional: dict[str, type] | None = None,
                 allow_empty: bool = False) -> dict[str, Any]:
-    """The body as a dict with exactly the named fields, each of the named type."""
+    """The body as a dict with exactly the named fields, each of the named type (optional ones
+    left out when absent or null)."""
     optional = optional or {}
     raw = request.raw_body or b""
     if not raw.strip() and allow_empty:
@@ -42,4 +43,5 @@ def json_object(request: Request, *, required: dict[str, type], optional: dict[s
         value = body[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise InvalidRequest(f"字段类型不正确：{name}", details={"field": name})
-    return body
+    # An optional field given as null is a field not given.
+    return {name: value for name, value in body.items() if value is not None}

@@ -81,8 +81,8 @@ class WrongPassword(DomainError):
 
     message = "密码不正确"
 
-    def __init__(self, attempts_left: int) -> None:
-        super().__init__(details={"field": "password", "attempts_left": attempts_left})
+    def __init__(self, attempts_left: int, field: str = "password") -> None:
+        super().__init__(details={"field": field, "attempts_left": attempts_left})
 
 
 class AccountLocked(DomainError):

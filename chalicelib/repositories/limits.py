@@ -80,6 +80,12 @@ class LimitRepository:
             raise
         return None
 
+    def last_at(self, key: str) -> datetime | None:
+        try:
+            return CounterModel.get(key, consistent_read=True).last_at
+        except DoesNotExist:
+            return None
+
     def used(self, key: str) -> int:
         try:
             return int(CounterModel.get(key, consistent_read=True).hits or 0)

@@ -236,7 +236,8 @@ def change_password(claims: TokenClaims, current: str, new: str, *, passwords: P
                     outbox: Outbox, client: str, now: datetime) -> Session:
     """Every other session ends; the holder's verified contacts are told."""
     user = current_user(claims.user_id, store=passwords.accounts, now=now)
-    passwords.check(user, current, client=client, now=now, wrong=WrongPassword)
+    passwords.check(user, current, client=client, now=now,
+                    wrong=lambda left: WrongPassword(left, field="current_password"))
     identity.check_password(user.username, new)
     generation = passwords.accounts.set_password(user, passwords.hasher.hash(new))
     tell(Contacts.of(user), outbox, subject="账号密码已修改",

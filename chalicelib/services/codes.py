@@ -8,6 +8,7 @@ same work and answers the same, but nothing is sent and no code can match it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ class LimitStore(Protocol):
     def take(self, allowances: list[Allowance], now: datetime,
              code: tuple[str, IssuedCode] | None = None) -> Allowance | None: ...
     def used(self, key: str) -> int: ...
+    def last_at(self, key: str) -> datetime | None: ...
     def add(self, key: str, expires_at: datetime) -> None: ...
     def code(self, key: str) -> IssuedCode | None: ...
     def wrong_try(self, key: str, code_hash: str) -> None: ...
@@ -72,7 +74,7 @@ class Codes:
         refused = self.store.take(self._allowances(destination, account, client, now), now,
                                   code=(_key(purpose, account), issued))
         if refused is not None:
-            raise RateLimited(_seconds_until(refused, now))
+            raise RateLimited(self._seconds_until(refused, now))
         self.outbox.send(Message(channel=to.channel, to=to.address, subject=subject, text=text(code)))
 
     def check(self, purpose: Purpose, account: str, to: Destination, code: str, *, now: datetime) -> str:
@@ -96,6 +98,16 @@ class Codes:
         """Take a checked code away; of concurrent users of one code exactly one gets past this."""
         if not self.store.use_code(_key(purpose, account), code_hash):
             raise InvalidCode()
+
+    def _seconds_until(self, refused: Allowance, now: datetime) -> int:
+        """How long until the refused allowance has room again."""
+        if refused.gap is not None:
+            last = self.store.last_at(refused.key) or now
+            return max(1, math.ceil((last + refused.gap - now).total_seconds()))
+        if refused.key.endswith(_beijing_day(now)):
+            return _seconds_until_next_day(now)
+        next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        return max(1, int((next_hour - now).total_seconds()))
 
     def _destination(self, to: Destination) -> str:
         return self.digest.of(f"{to.channel}:{to.address}" if to.address else f"nowhere:{to.nowhere}")
@@ -126,13 +138,3 @@ def _seconds_until_next_day(now: datetime) -> int:
     local = now.astimezone(BEIJING)
     midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1, int((midnight - local).total_seconds()))
-
-
-def _seconds_until(refused: Allowance, now: datetime) -> int:
-    """How long until the refused allowance has room again."""
-    if refused.gap is not None:
-        return max(1, int(refused.gap.total_seconds()))
-    if refused.key.endswith(_beijing_day(now)):
-        return _seconds_until_next_day(now)
-    next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    return max(1, int((next_hour - now).total_seconds()))

@@ -15,7 +15,7 @@ from chalicelib.domain import identity
 from chalicelib.domain.accounts import Contacts, IdDocument, User
 from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.codes import Purpose
-from chalicelib.domain.errors import InvalidCode, InvalidRequest
+from chalicelib.domain.errors import InvalidCode, InvalidIdNumber, InvalidRequest
 from chalicelib.services import accounts
 from chalicelib.services.accounts import Hasher
 from chalicelib.services.codes import Codes, Destination
@@ -31,9 +31,6 @@ class AccountFinder(Protocol):
 class IdHash(Protocol):
     def __call__(self, id_type: str, id_number: str) -> str: ...
     def of(self, text: str) -> str: ...
-
-
-_NOBODY = "u-nobody"
 
 
 @dataclass(frozen=True)
@@ -60,10 +57,11 @@ class PasswordReset:
 
     def reset(self, who: Identifier, code: str, new_password: str, *, now: datetime) -> str:
         """The username; every session of the account ends and every lock is cleared."""
-        user, to, subject = self._find(who, now)
+        user_id, to, subject = self._find(who, now)
         checked = self.codes.check(Purpose.RESET, subject, to, code, now=now)
+        user = self.accounts.user(user_id) if user_id else None
         if user is None:
-            raise InvalidCode()  # never reached: no code is ever accepted for nobody
+            raise InvalidCode()  # no code is ever accepted for nobody; or the account was deleted meanwhile
         identity.check_password(user.username, new_password)
         self.codes.use(Purpose.RESET, subject, checked)
         self.accounts.set_password(user, self.hasher.hash(new_password))
@@ -72,9 +70,11 @@ class PasswordReset:
                            "如非本人操作，请立即再次重置密码。")
         return user.username
 
-    def _find(self, who: Identifier, now: datetime) -> tuple[User | None, Destination, str]:
-        """The account, where its code goes, and the key its codes and limits are kept under
-        (for nobody, one derived from what was asked, so that its limits apply all the same)."""
+    def _find(self, who: Identifier, now: datetime) -> tuple[str | None, Destination, str]:
+        """The account's ID, where its code goes, and the key its codes and limits are kept under
+        (for nobody, one derived from what was asked, so that its limits apply all the same).
+        By ID document no account is read: the document names the one that holds it, so a
+        document with an account takes no more work to answer than one without."""
         if who.username is not None:
             user = self.accounts.user_by_username(who.username)
             if user is not None and user.expired(now):
@@ -83,19 +83,20 @@ class PasswordReset:
             if user is None:
                 return None, Destination("sms", None, nowhere), "nobody:" + self.id_hash.of(nowhere)
             if user.verified_phone:
-                return user, Destination("sms", user.verified_phone), user.user_id
+                return user.user_id, Destination("sms", user.verified_phone), user.user_id
             if user.verified_email:
-                return user, Destination("email", user.verified_email), user.user_id
-            return user, Destination("sms", None, nowhere), user.user_id
+                return user.user_id, Destination("email", user.verified_email), user.user_id
+            return user.user_id, Destination("sms", None, nowhere), user.user_id
         if who.id_type is None or who.id_number is None:
             raise InvalidRequest("请填写用户名，或证件类型和证件号码", details={"field": "username"})
         id_type = identity.parse_id_type(who.id_type)
-        number = identity.normalize_id_number(id_type, who.id_number, today=beijing_date(now))
+        try:
+            number = identity.normalize_id_number(id_type, who.id_number, today=beijing_date(now))
+        except InvalidIdNumber as e:  # the contract names invalid_request here; the message says why
+            raise InvalidRequest(e.message, details={"field": "id_number"}) from e
         holder_key = self.id_hash(id_type.value, number)
         document = self.accounts.document(holder_key)
-        # Read an account either way, so that a document with one takes no longer to answer.
-        holder = self.accounts.user(document.user_id or _NOBODY)
         nowhere = "document:" + holder_key
-        if holder is None or document.phone is None:
+        if document.user_id is None or document.phone is None:
             return None, Destination("sms", None, nowhere), "nobody:" + self.id_hash.of(nowhere)
-        return holder, Destination("sms", document.phone), holder.user_id
+        return document.user_id, Destination("sms", document.phone), document.user_id

@@ -1,7 +1,8 @@
 """The two web pages in a real browser - Debian's Chromium driven by Playwright - against the
-local stack: registration, the notice, the certificate list, applying for a copy and
-watching 证书生成中… turn into 查看 / 下载 without a reload, the files, the verifier's page,
-a 401 sending the holder back to the login form, and an expired copy.
+local stack: registration up to the identity proof, the certificate list, applying for a copy
+and watching 证书生成中… turn into 查看 / 下载 without a reload, the files, the verifier's page,
+a 401 sending the holder back to the login form, and an expired copy. The proof itself, the
+password reset and the account page are in test_browser_accounts.py.
 
 Every page is watched for console errors, uncaught exceptions and CSP violations. The only
 console lines tolerated are Chromium's "Failed to load resource" notes for API refusals a
@@ -30,8 +31,7 @@ import requests
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
 
 from chalicelib.domain.identity import mask_id_number
-from tests.e2e.helpers import a_resident_id, auth, register
-from tests.e2e.test_operations import HEADER, drop, row
+from tests.e2e.helpers import HEADER, a_resident_id, auth, drop, login, prove, register, row
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
@@ -253,7 +253,9 @@ def a_birth_date() -> str:
 
 def holder_with_an_e_certificate(stack: Any, prefix: str) -> Holding:
     """A holder of their own with one fresh e-certificate, loaded through a batch file as an
-    issuing authority would load it, so that no other test shares its quota."""
+    issuing authority would load it, so that no other test shares its quota; registered and
+    proven by that certificate's number and the name on it, as a holder without a phone on
+    record proves."""
     id_number = a_resident_id(a_birth_date())
     tag = secrets.token_hex(3).upper()
     number = f"{prefix}{tag}"
@@ -263,6 +265,7 @@ def holder_with_an_e_certificate(stack: Any, prefix: str) -> Holding:
     r = register(stack, username=holding.username, password=holding.password, name=holding.holder_name,
                  id_type="resident_id", id_number=id_number)
     assert r.status_code == 201, r.text
+    prove(stack, login(stack, holding.username, holding.password)["access_token"], (number, holding.holder_name))
     return holding
 
 
@@ -308,9 +311,9 @@ def test_the_pages_and_their_files_are_served_with_the_security_headers(stack: A
         assert '<html lang="zh-CN">' in r.text
         assert "<style" not in r.text and " style=" not in r.text and "<script>" not in r.text
         assert "ABCD" not in r.text  # the code is read by the script, never echoed
-    types = {"app.css": "text/css", "holder.js": "text/javascript", "verify.js": "text/javascript",
-             "api.js": "text/javascript", "dom.js": "text/javascript", "format.js": "text/javascript",
-             "icon.svg": "image/svg+xml"}
+    types = {"app.css": "text/css", "icon.svg": "image/svg+xml",
+             **{name: "text/javascript" for name in ("holder.js", "verify.js", "api.js", "dom.js", "format.js",
+                                                     "view.js", "identity.js", "password.js", "account.js")}}
     for name, content_type in types.items():
         r = requests.get(stack.url(f"/static/{name}"), timeout=5)
         assert r.status_code == 200, name
@@ -323,12 +326,14 @@ def test_the_pages_and_their_files_are_served_with_the_security_headers(stack: A
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", name
 
 
-def test_a_new_holder_registers_through_the_page_sees_the_notice_then_an_empty_list(
+def test_a_new_holder_registers_through_the_page_and_must_prove_the_id_document_before_anything_else(
         stack: Any, open_page: Callable[..., Watched], shots: Path) -> None:
     w = open_page()
     page = w.page
     w.allow(400, "/auth/register")
     w.allow(409, "/auth/register")
+    w.allow(400, "/me/identity")
+    w.allow(403, "/certificates")
     page.goto(stack.url("/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("持证人登录")
     assert_accessible_basics(page)
@@ -365,23 +370,43 @@ def test_a_new_holder_registers_through_the_page_sees_the_notice_then_an_empty_l
     id_field.fill(id_number)
     page.get_by_label("手机号码").fill("")
     page.get_by_role("button", name="注册", exact=True).click()
-    # Registered and logged in: the notice comes first, from GET /notice.
-    notice = requests.get(stack.url("/notice"), timeout=5).json()
-    expect(page.get_by_role("heading", level=1)).to_have_text(notice["title"])
-    first_paragraph = notice["body"].split("\n\n")[0].strip()
-    expect(page.locator(".notice-body")).to_contain_text(first_paragraph)
-    expect(page.get_by_role("button", name="同意")).to_be_enabled()
-    assert_accessible_basics(page)
-    page.screenshot(path=shots / "notice.png", full_page=True)
-
-    page.get_by_role("button", name="同意").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("持证人查询下载")
-    expect(page.locator(".cert-list")).to_contain_text("暂无证书")
+    # Registered and logged in: knowing an ID number proves nothing, so the identity proof comes
+    # first - before the notice, and for an ID document with no certificate as for any other.
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("身份核验")
+    expect(heading).to_be_focused()
     expect(page.locator("#account-name")).to_have_text("孙八")
+    sms = page.get_by_role("region", name="短信验证码核验")
+    by_certificate = page.get_by_role("region", name="证书编号核验")
+    expect(by_certificate.get_by_label("姓名")).to_have_value("孙八")
+    assert_accessible_basics(page)
+    page.screenshot(path=shots / "identity.png", full_page=True)
+
+    # The answer never tells whether a phone is on record: the page says where a code went if one did.
+    sms.get_by_role("button", name="获取验证码").click()
+    expect(sms.locator(".note")).to_contain_text(
+        "如证书发放机构登记了您证件的手机号码，验证码已发送至该手机，5 分钟内有效")
+    expect(sms.get_by_label("短信验证码")).to_be_focused()
+    expect(sms.get_by_role("button", name=re.compile(r"^重新获取验证码（.+）$"))).to_have_attribute(
+        "aria-disabled", "true")
+    sms.get_by_label("短信验证码").fill("12345")
+    sms.get_by_role("button", name="提交").click()
+    expect(sms.locator(".field-error")).to_have_text("请输入 6 位数字验证码")
+    by_certificate.get_by_label("证书编号").fill("NOSUCH20260001")
+    with page.expect_response(lambda r: r.url.endswith("/me/identity")) as answer:
+        by_certificate.get_by_role("button", name="提交").click()
+    assert answer.value.status == 400 and answer.value.json()["error"]["code"] == "proof_failed"
+    expect(by_certificate.locator("[data-role=form-error]")).to_have_text(answer.value.json()["error"]["message"])
+
+    # The certificate list is out of reach: asking for it (the notice is not accepted either)
+    # brings the identity screen back, proof first.
+    page.goto(stack.url("/#/certificates"))
+    expect(heading).to_have_text("身份核验")
+    expect(page).to_have_url(re.compile("#/identity$"))
 
     # The session survives a reload of the tab, and the logout button ends it.
     page.reload()
-    expect(page.locator(".cert-list")).to_contain_text("暂无证书")
+    expect(heading).to_have_text("身份核验")
     token = page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')")
     assert token and page.evaluate(f"localStorage.getItem('{TOKEN_KEY}')") is None
     page.get_by_role("button", name="退出登录").click()

@@ -221,3 +221,11 @@ def test_a_password_change_ends_other_sessions_and_logout_all_ends_every_one(sta
     assert requests.post(stack.url("/auth/logout-all"), headers=auth(fresh), timeout=5).status_code == 204
     for token in (fresh, refreshed):
         assert_error(requests.get(stack.url("/me"), headers=auth(token), timeout=5), 401, "unauthorized")
+
+
+def test_a_proof_with_a_null_or_missing_field_is_a_clear_400_not_a_500(stack: Any) -> None:
+    token = login(stack, an_account(stack, a_resident_id()), PASSWORD)["access_token"]
+    for body in ({"method": "certificate_no", "certificate_no": "YS20251100777", "name": None},
+                 {"method": "sms", "code": None}, {"method": None}, {"method": "sms"}, {"method": "fax", "code": "1"}):
+        assert_error(requests.post(stack.url("/me/identity"), headers=auth(token), json=body, timeout=5),
+                     400, "invalid_request")

@@ -157,11 +157,17 @@ def test_only_holder_routes_need_a_bearer_token_and_each_of_them_can_answer_401_
     assert all(not s.startswith(("GET /verify", "POST /verify", "GET /health")) for s in secured)
 
 
-def test_every_certificate_route_can_answer_403_notice_not_accepted() -> None:
+def test_every_certificate_and_annotation_route_answers_403_for_the_notice_first_then_the_identity() -> None:
+    checked = 0
     for path, method, op in operations():
-        if path.startswith("/certificates"):
-            examples = resolve(op["responses"]["403"])["content"]["application/json"]["examples"]
-            assert "notice_not_accepted" in examples, f"{method.upper()} {path}"
+        if path.startswith(("/certificates", "/annotations")):
+            response = resolve(op["responses"]["403"])
+            examples = response["content"]["application/json"]["examples"]
+            assert list(examples)[:2] == ["notice_not_accepted", "identity_not_verified"], f"{method.upper()} {path}"
+            description = response["description"]
+            assert description.index("notice_not_accepted") < description.index("identity_not_verified")
+            checked += 1
+    assert checked >= 9
 
 
 def test_every_route_with_a_holder_resource_id_can_answer_404_not_found() -> None:
@@ -178,10 +184,82 @@ def test_every_429_tells_when_to_retry() -> None:
             header = resolve(response["headers"]["Retry-After"])
             assert header["schema"]["type"] == "integer", f"{method.upper()} {path}"
             found += 1
-    assert found >= 4  # login, and verification by code, by file and in batch
+    # login, verification by code, by file and in batch, forgot and reset password, the identity code and
+    # proof, changing the password, sending a contact code, deleting the account
+    assert found >= 11
 
 
 def test_no_content_answers_have_no_body() -> None:
     for path, method, op in operations():
         if "204" in op["responses"]:
             assert "content" not in resolve(op["responses"]["204"]), f"{method.upper()} {path}"
+
+
+# The error codes ../shared/API.md names for the routes of accounts and identity, by status.
+CONTRACT_ERRORS: dict[tuple[str, str], dict[str, set[str]]] = {
+    ("post", "/auth/register"): {"400": {"invalid_id_number", "weak_password", "invalid_request"},
+                                 "409": {"username_taken"}},
+    ("post", "/auth/login"): {"401": {"invalid_credentials"}, "429": {"account_locked"}},
+    ("post", "/auth/password/forgot"): {"400": {"invalid_request"}, "429": {"rate_limited"}},
+    ("post", "/auth/password/reset"): {"400": {"invalid_code", "weak_password", "invalid_request"},
+                                       "429": {"rate_limited"}},
+    ("post", "/auth/logout-all"): {"401": {"unauthorized"}},
+    ("post", "/auth/refresh"): {"401": {"unauthorized"}},
+    ("get", "/me"): {"401": {"unauthorized"}},
+    ("post", "/me/identity/code"): {"429": {"rate_limited"}},
+    ("post", "/me/identity"): {"400": {"invalid_code", "proof_failed", "invalid_request"},
+                               "409": {"id_document_claimed"}, "429": {"rate_limited"}},
+    ("post", "/me/password"): {"400": {"wrong_password", "weak_password"}, "429": {"account_locked"}},
+    ("post", "/me/contact/code"): {"400": {"invalid_request", "wrong_password"}, "403": {"identity_not_verified"},
+                                   "429": {"rate_limited", "account_locked"}},
+    ("post", "/me/contact"): {"400": {"invalid_code", "invalid_request"}, "403": {"identity_not_verified"}},
+    ("get", "/me/export"): {"401": {"unauthorized"}},
+    ("delete", "/me"): {"400": {"wrong_password"}, "429": {"account_locked"}},
+}
+
+
+def test_the_account_routes_document_the_error_codes_of_the_contract() -> None:
+    for (method, path), by_status in CONTRACT_ERRORS.items():
+        op = document()["paths"][path][method]
+        for status, codes in by_status.items():
+            examples = resolve(op["responses"][status])["content"]["application/json"]["examples"]
+            assert codes <= set(examples), f"{method.upper()} {path} {status}: {codes - set(examples)}"
+
+
+def test_id_number_registered_is_gone_and_registration_tells_only_a_taken_username() -> None:
+    assert "id_number_registered" not in DOCUMENT.read_text(encoding="utf-8")
+    register = document()["paths"]["/auth/register"]["post"]["responses"]
+    assert set(register) == {"201", "400", "409", "415", "500"}
+    assert set(resolve(register["409"])["content"]["application/json"]["examples"]) == {"username_taken"}
+
+
+def schema(name: str) -> dict[str, Any]:
+    found: dict[str, Any] = document()["components"]["schemas"][name]
+    return found
+
+
+def test_the_profile_and_the_login_answer_have_the_contracts_fields() -> None:
+    profile = schema("Profile")
+    fields = ["username", "name", "id_type", "id_number_masked", "phone_masked", "phone_verified", "email_masked",
+              "email_verified", "notice_accepted", "notice_version", "identity_verified", "identity_method"]
+    assert list(profile["properties"]) == fields and profile["required"] == fields
+    assert profile["properties"]["identity_method"]["enum"] == ["sms", "certificate_no", None]
+    assert {"phone_masked", "email_masked", "identity_method"} == {
+        name for name, prop in profile["properties"].items() if prop.get("nullable")}
+    assert "identity_verified" in schema("Session")["required"]
+    for path in ("/auth/login", "/auth/refresh", "/me/password"):
+        ok = document()["paths"][path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok == {"$ref": "#/components/schemas/Session"}, path
+    export = schema("AccountExport")
+    assert export["required"] == ["account", "certificates", "annotations", "verifications"]
+    assert export["properties"]["account"] == {"$ref": "#/components/schemas/Profile"}
+
+
+def test_identifier_bodies_are_one_of_their_forms_and_never_both() -> None:
+    def forms(name: str) -> list[set[str]]:
+        return [set(resolve(member)["required"]) for member in schema(name)["oneOf"]]
+
+    assert forms("ForgotPasswordRequest") == [{"username"}, {"id_type", "id_number"}]
+    assert forms("ResetPasswordRequest") == [{"username", "code", "new_password"},
+                                             {"id_type", "id_number", "code", "new_password"}]
+    assert forms("IdentityProofRequest") == [{"method", "code"}, {"method", "certificate_no", "name"}]
