@@ -99,9 +99,9 @@ def stack_rows(count: int) -> list[Row]:
 
     from bench import bench_enumeration
     from bench.bench_load import holder_with_certificates
-    from infra.harness import running_stack
+    from infra.harness import RAISED_CODE_LIMITS, running_stack
 
-    with running_stack(env=bench_enumeration.RAISED_LIMITS) as stack:
+    with running_stack(env=RAISED_CODE_LIMITS) as stack:
         rows: list[Row] = [("local stack start-up (process start -> ready)", f"{stack.started_in:.1f} s")]
         per_cert = 3
         headers, cert_ids = holder_with_certificates(stack, count // per_cert + 1, "bench")

@@ -7,8 +7,8 @@
 import { api, ApiError, session } from "./api.js";
 import { announce, badge, busy, facts, field, h, replace, showMessage, uid } from "./dom.js";
 import { IDENTITY_LABELS, ID_TYPE_LABELS, PASSWORD_HINT, waitText } from "./format.js";
-import { RESEND_SECONDS, SIX_DIGITS, checkFields, clearFormErrors, codeInput, countdown, current, errorSlot, formFields,
-  leave, loadMe, mount, showError, showFormError, state, waiting } from "./view.js";
+import { RESEND_SECONDS, SIX_DIGITS, checkFields, clearFormErrors, codeInput, countdown, errorSlot, formFields,
+  leave, loadMe, loadView, mount, showError, showFormError, state, waiting } from "./view.js";
 
 const CHANNEL_LABELS = { phone: "手机号码", email: "电子邮箱" };
 
@@ -18,17 +18,8 @@ export async function showAccountPage(seq) {
     h("p", null, h("a", { class: "back-link", href: "#/certificates" }, "返回证书列表")),
     h("h1", { id: "account-title", tabindex: "-1" }, "我的账户"),
     body), "我的账户");
-  let me;
-  try {
-    me = await loadMe();
-  } catch (error) {
-    if (!current(seq)) return;
-    const errorEl = h("p", { class: "form-message", role: "alert" });
-    replace(body, errorEl);
-    showError(errorEl, error);
-    return;
-  }
-  if (!current(seq)) return;
+  const me = await loadView(body, seq, loadMe);
+  if (me === undefined) return;
   const profile = h("div", null, profileFacts(me));
   const refresh = async () => {
     state.me = null;

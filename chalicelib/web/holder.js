@@ -11,7 +11,7 @@ import { ANNOTATION_TONE, CERT_TONE, CHANNEL_LABELS, KIND_LABELS, RESULT_LABELS,
   from "./format.js";
 import { showIdentity } from "./identity.js";
 import { showForgotPassword } from "./password.js";
-import { clearFormErrors, current, formFields, go, later, leave, loadMe, mount, nextStep, setHash, showAccount,
+import { clearFormErrors, current, formFields, go, later, leave, loadMe, loadView, mount, nextStep, setHash, showAccount,
   showError, showFormError, startRouter, state, stopTimers } from "./view.js";
 
 const view = document.getElementById("view");
@@ -347,23 +347,16 @@ async function showCertificate(certificateId, seq) {
     h("h1", { id: "cert-title", tabindex: "-1" }, "证书"),
     body);
   mount(node, "电子证书加注、下载");
-  let cert;
-  let listing;
-  try {
+  const loaded = await loadView(body, seq, async () => {
     await loadMe();
-    [cert, listing] = await Promise.all([
+    return Promise.all([
       api("GET", `/certificates/${certificateId}`),
       api("GET", `/certificates/${certificateId}/annotations`),
       loadScenarios(),
     ]);
-  } catch (error) {
-    if (!current(seq)) return;
-    const errorEl = h("p", { class: "form-message", role: "alert" });
-    replace(body, errorEl);
-    showError(errorEl, error);
-    return;
-  }
-  if (!current(seq)) return;
+  });
+  if (loaded === undefined) return;
+  const [cert, listing] = loaded;
   node.querySelector("h1").textContent = cert.qualification + (cert.level ? ` ${cert.level}` : "");
   document.title = `${cert.qualification} 加注、下载 · 专业技术人员职业资格证书查询验证系统`;
   new CertificatePage(cert, listing, body, seq).render();

@@ -9,7 +9,7 @@ import { api, ApiError } from "./api.js";
 import { announce, busy, field, h, replace, showMessage, uid } from "./dom.js";
 import { waitText } from "./format.js";
 import { RESEND_SECONDS, SIX_DIGITS, checkFields, clearFormErrors, codeInput, countdown, current, errorSlot, formFields,
-  go, loadMe, mount, nextStep, showError, showFormError, state, waiting } from "./view.js";
+  go, loadMe, loadView, mount, nextStep, showError, showFormError, state, waiting } from "./view.js";
 
 export async function showIdentity(seq) {
   const body = h("div", null, h("p", { class: "loading" }, "正在加载…"));
@@ -19,17 +19,8 @@ export async function showIdentity(seq) {
       "为防止他人冒用您的证件信息，首次查询证书前，须核验您是注册时所填证件的本人。可任选以下一种方式，核验通过后即可查询证书。"),
     body);
   mount(node, "身份核验");
-  let me;
-  try {
-    me = await loadMe();
-  } catch (error) {
-    if (!current(seq)) return;
-    const errorEl = h("p", { class: "form-message", role: "alert" });
-    replace(body, errorEl);
-    showError(errorEl, error);
-    return;
-  }
-  if (!current(seq)) return;
+  const me = await loadView(body, seq, loadMe);
+  if (me === undefined) return;
   if (me.identity_verified) {
     go(nextStep(me));
     return;

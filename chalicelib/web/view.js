@@ -162,6 +162,22 @@ function markField(root, input, message) {
 
 // The server's message goes next to the field it concerns - the form's own table of codes
 // that concern one of its fields, else details.field - or else above the form.
+// A view's first load: what `load` answers, or undefined when it failed (its error then shown in
+// `body`) or the view changed meanwhile - in both cases the caller stops there.
+export async function loadView(body, seq, load) {
+  try {
+    const value = await load();
+    return current(seq) ? value : undefined;
+  } catch (error) {
+    if (current(seq)) {
+      const errorEl = h("p", { class: "form-message", role: "alert" });
+      body.replaceChildren(errorEl);
+      showError(errorEl, error);
+    }
+    return undefined;
+  }
+}
+
 export function showFormError(root, form, error, fieldOfCode = {}) {
   if (error instanceof ApiError && error.handled) return;
   const field = error instanceof ApiError ? (fieldOfCode[error.code] || error.details.field) : null;

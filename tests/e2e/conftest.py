@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import requests
 
 from chalicelib.domain.identity import resident_id_check_digit
-from infra.harness import Stack, StackFailed, running_stack
+from infra.harness import RAISED_CODE_LIMITS, Stack, StackFailed, running_stack
 
 RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17})([\dX])(?![0-9A-Za-z])")
 # Bounded by letters too: hashes and link signatures are hex, and their digit runs are not phones.
@@ -47,18 +48,22 @@ def responses_are_checked_for_personal_data() -> Iterator[None]:
     assert not leaks, f"full ID or phone numbers in responses: {leaks}"
 
 
-# Many tests send codes to the demo holders' phones from one client address; the limits that
-# would stop them are raised here (each is a setting), and tested where they are the point.
-RAISED_LIMITS = {"CODE_SENDS_PER_MINUTE": "6000", "CODE_SENDS_PER_HOUR": "100000", "CODE_SENDS_PER_DAY": "100000",
-                 "CODE_SENDS_PER_CLIENT_HOUR": "100000", "CODE_WRONG_TRIES_PER_DAY": "100000"}
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def checked_stack(tmp_path_factory: pytest.TempPathFactory, name: str,
+                  env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """A local stack for a session or a module, its log checked for personal data when it stops."""
     try:
-        with running_stack(tmp_path_factory.mktemp("stack"), env=RAISED_LIMITS) as running:
+        with running_stack(tmp_path_factory.mktemp(name), env=env) as running:
             yield running
     except StackFailed as e:
         pytest.fail(str(e))
     leaks = sorted(set(personal_data(running.log.read_text(encoding="utf-8"))))
     assert not leaks, f"full ID or phone numbers in the stack's log: {leaks}"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Many tests send codes to the demo holders' phones from one client address: the limits
+    that would stop them are raised (and tested where they are the point)."""
+    with checked_stack(tmp_path_factory, "stack", RAISED_CODE_LIMITS) as running:
+        yield running

@@ -28,9 +28,9 @@ import requests
 from playwright.sync_api import Locator, Page, expect
 
 from chalicelib.domain.identity import mask_email, mask_id_number, mask_phone
-from infra.harness import Stack, StackFailed, running_stack
+from infra.harness import Stack
 from tests.e2e import test_browser as web
-from tests.e2e.conftest import personal_data
+from tests.e2e.conftest import checked_stack, personal_data
 from tests.e2e.helpers import (
     HEADER,
     LISI,
@@ -65,13 +65,8 @@ A_MINUTE_LATER = 90
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """This module's own stack (see the module's docstring), checked for personal data in its
     log as the session's stack is."""
-    try:
-        with running_stack(tmp_path_factory.mktemp("accounts-stack")) as running:
-            yield running
-    except StackFailed as e:
-        pytest.fail(str(e))
-    leaks = sorted(set(personal_data(running.log.read_text(encoding="utf-8"))))
-    assert not leaks, f"full ID or phone numbers in the stack's log: {leaks}"
+    with checked_stack(tmp_path_factory, "accounts-stack") as running:
+        yield running
 
 
 # ------------------------------------------------------------------------------ helpers

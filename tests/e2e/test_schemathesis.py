@@ -31,8 +31,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from infra.harness import Stack, StackFailed, running_stack
-from tests.e2e.conftest import personal_data
+from infra.harness import RAISED_CODE_LIMITS, Stack
+from tests.e2e.conftest import checked_stack
 from tests.e2e.helpers import a_resident_id, accepted_session, auth, lisi, login, register
 from tests.e2e.outbox import mark, messages, next_code
 
@@ -48,9 +48,6 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 FUZZ = settings(max_examples=15, deadline=None, derandomize=True,
                 suppress_health_check=list(HealthCheck))
-RAISED_LIMITS = {"CODE_SENDS_PER_MINUTE": "100000", "CODE_SENDS_PER_HOUR": "100000",
-                 "CODE_SENDS_PER_DAY": "100000", "CODE_SENDS_PER_CLIENT_HOUR": "100000",
-                 "CODE_WRONG_TRIES_PER_DAY": "100000"}
 # Operations that can end the session they are sent with (or, with a right password, the
 # account): each of their cases gets a session of its own, so that the holders' sessions the
 # rest of the run uses survive. POST /auth/refresh is among them because the new token it
@@ -65,13 +62,8 @@ DEMO_PHONE, DEMO_ID_NUMBER = "138****8000", "11010519900307451X"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """This module's own stack (see the module's docstring); checked for personal data in its
     log as the session's stack is."""
-    try:
-        with running_stack(tmp_path_factory.mktemp("fuzz-stack"), env=RAISED_LIMITS) as running:
-            yield running
-    except StackFailed as e:
-        pytest.fail(str(e))
-    leaks = sorted(set(personal_data(running.log.read_text(encoding="utf-8"))))
-    assert not leaks, f"full ID or phone numbers in the stack's log: {leaks}"
+    with checked_stack(tmp_path_factory, "fuzz-stack", RAISED_CODE_LIMITS) as running:
+        yield running
 
 
 def new_account(stack: Stack, prefix: str) -> str:
