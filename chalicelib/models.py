@@ -305,7 +305,7 @@ class CodeModel(Model):
     key = UnicodeAttribute(hash_key=True)
     code_hash = UnicodeAttribute()
     destination = UnicodeAttribute()
-    wrong_tries = NumberAttribute(default=0)
+    tries = NumberAttribute(default=0)
     valid_until = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
 

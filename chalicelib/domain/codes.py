@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 CODE_LIFETIME = timedelta(minutes=5)
-MAX_WRONG_TRIES = 5
+MAX_TRIES = 5
 _CODE = re.compile(r"[0-9]{6}")
 
 
@@ -34,25 +34,31 @@ def well_formed(code: str) -> bool:
 @dataclass(frozen=True)
 class IssuedCode:
     """A code as stored: its keyed hash ("" when it went nowhere, so that nothing matches it),
-    the keyed hash of where it went, its wrong tries and when it stops being valid."""
+    the keyed hash of where it went, its tries so far (each taken before it is compared, so that
+    concurrent guesses cannot pass the limit) and when it stops being valid."""
 
     code_hash: str
     destination: str
-    wrong_tries: int
+    tries: int
     expires_at: datetime
 
-    def accepts(self, code_hash: str, destination: str, now: datetime) -> bool:
+    def live(self, destination: str, now: datetime) -> bool:
+        """Whether a code given now for `destination` is tried against this one at all. A code
+        that went nowhere is live like any other: it is tried, and counted, and never matches."""
+        return (now < self.expires_at and self.tries < MAX_TRIES
+                and hmac.compare_digest(self.destination.encode(), destination.encode()))
+
+    def matches(self, code_hash: str) -> bool:
         """Constant time in the code: a wrong code and a right one cost the same comparison."""
-        live = now < self.expires_at and self.wrong_tries < MAX_WRONG_TRIES and bool(self.code_hash)
         same = hmac.compare_digest(self.code_hash.encode(), code_hash.encode())
-        return live and same and hmac.compare_digest(self.destination.encode(), destination.encode())
+        return same and bool(self.code_hash) and bool(code_hash)
 
 
 @dataclass(frozen=True)
 class SendLimits:
     """How many codes may be sent (../shared/API.md): per destination and requesting account
     a minute and an hour, per destination a day, per client address an hour; and how many
-    wrong codes one destination may see a day. Each is a setting."""
+    codes one destination may be tried with a day, for each purpose. Each is a setting."""
 
     per_minute: int = 1
     per_hour: int = 5

@@ -10,7 +10,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWri
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.accounts import Attempts
-from chalicelib.domain.codes import Allowance, IssuedCode
+from chalicelib.domain.codes import MAX_TRIES, Allowance, IssuedCode
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.models import AttemptsModel, CodeModel, CounterModel
 from chalicelib.repositories.base import cancelled_items, conditional_failed, update_returning_nothing
@@ -86,15 +86,17 @@ class LimitRepository:
         except DoesNotExist:
             return None
 
-    def used(self, key: str) -> int:
+    def count(self, key: str, limit: int, expires_at: datetime) -> bool:
+        """One more in the fixed window `key` names, if fewer than `limit` were counted."""
         try:
-            return int(CounterModel.get(key, consistent_read=True).hits or 0)
-        except DoesNotExist:
-            return 0
-
-    def add(self, key: str, expires_at: datetime) -> None:
-        update_returning_nothing(CounterModel, key, condition=None, actions=[
-            CounterModel.hits.add(1), CounterModel.expires_at.set(expires_at)])
+            update_returning_nothing(CounterModel, key, actions=[CounterModel.hits.add(1),
+                                                                 CounterModel.expires_at.set(expires_at)],
+                                     condition=CounterModel.hits.does_not_exist() | (CounterModel.hits < limit))
+        except UpdateError as e:
+            if conditional_failed(e):
+                return False
+            raise
+        return True
 
     # --- one-time codes ------------------------------------------------------------------------
 
@@ -103,17 +105,20 @@ class LimitRepository:
             m = CodeModel.get(key, consistent_read=True)
         except DoesNotExist:
             return None
-        return IssuedCode(code_hash=m.code_hash, destination=m.destination, wrong_tries=int(m.wrong_tries or 0),
+        return IssuedCode(code_hash=m.code_hash, destination=m.destination, tries=int(m.tries or 0),
                           expires_at=m.valid_until)
 
-    def wrong_try(self, key: str, code_hash: str) -> None:
-        """Count a wrong try against the code stored now (not one that replaced it meanwhile)."""
+    def try_code(self, key: str, code_hash: str) -> bool:
+        """Take one of the code's tries, for the code stored now (not one that replaced it
+        meanwhile); False when it has none left."""
         try:
-            update_returning_nothing(CodeModel, key, actions=[CodeModel.wrong_tries.add(1)],
-                                     condition=CodeModel.code_hash == code_hash)
+            update_returning_nothing(CodeModel, key, actions=[CodeModel.tries.add(1)],
+                                     condition=(CodeModel.code_hash == code_hash) & (CodeModel.tries < MAX_TRIES))
         except UpdateError as e:
-            if not conditional_failed(e):
-                raise
+            if conditional_failed(e):
+                return False
+            raise
+        return True
 
     def use_code(self, key: str, code_hash: str) -> bool:
         """Take the code away; True for exactly one of any number of concurrent callers."""
@@ -143,5 +148,5 @@ class LimitRepository:
 
 
 def _code_model(key: str, code: IssuedCode) -> CodeModel:
-    return CodeModel(key, code_hash=code.code_hash, destination=code.destination, wrong_tries=0,
+    return CodeModel(key, code_hash=code.code_hash, destination=code.destination, tries=0,
                      valid_until=code.expires_at, expires_at=code.expires_at + _KEEP)

@@ -31,11 +31,10 @@ from chalicelib.notify import Message
 class LimitStore(Protocol):
     def take(self, allowances: list[Allowance], now: datetime,
              code: tuple[str, IssuedCode] | None = None) -> Allowance | None: ...
-    def used(self, key: str) -> int: ...
     def last_at(self, key: str) -> datetime | None: ...
-    def add(self, key: str, expires_at: datetime) -> None: ...
+    def count(self, key: str, limit: int, expires_at: datetime) -> bool: ...
     def code(self, key: str) -> IssuedCode | None: ...
-    def wrong_try(self, key: str, code_hash: str) -> None: ...
+    def try_code(self, key: str, code_hash: str) -> bool: ...
     def use_code(self, key: str, code_hash: str) -> bool: ...
 
 
@@ -70,7 +69,7 @@ class Codes:
         destination = self._destination(to)
         code = new_code()
         issued = IssuedCode(code_hash=self._hash(purpose, account, destination, code) if to.address else "",
-                            destination=destination, wrong_tries=0, expires_at=now + CODE_LIFETIME)
+                            destination=destination, tries=0, expires_at=now + CODE_LIFETIME)
         refused = self.store.take(self._allowances(destination, account, client, now), now,
                                   code=(_key(purpose, account), issued))
         if refused is not None:
@@ -79,18 +78,24 @@ class Codes:
 
     def check(self, purpose: Purpose, account: str, to: Destination, code: str, *, now: datetime) -> str:
         """The stored hash of the right code (for `use`); InvalidCode for a wrong, expired, used or
-        elsewhere-sent one, RateLimited once the destination has seen too many wrong codes today."""
+        elsewhere-sent one, RateLimited once codes of this purpose to this destination were tried
+        too often today.
+
+        Only a try against a live code counts, and each is taken before the code is compared: so
+        concurrent guesses cannot pass the limits, a stranger cannot use up a destination's tries
+        without codes being sent to it, and the counts of one purpose tell nothing to another
+        (a count shared by identity codes and resets would tell which destination a reset uses).
+        """
         destination = self._destination(to)
-        wrong_today = f"wrong#{destination}#{_beijing_day(now)}"
-        if self.store.used(wrong_today) >= self.limits.wrong_tries_per_day:
-            raise RateLimited(_seconds_until_next_day(now))
         key = _key(purpose, account)
         stored = self.store.code(key)
+        if stored is None or not stored.live(destination, now) or not self.store.try_code(key, stored.code_hash):
+            raise InvalidCode()
+        today = f"tries#{purpose.value}#{destination}#{_beijing_day(now)}"
+        if not self.store.count(today, self.limits.wrong_tries_per_day, now + timedelta(days=2)):
+            raise RateLimited(_seconds_until_next_day(now))
         given = self._hash(purpose, account, destination, code) if well_formed(code) else ""
-        if stored is None or not stored.accepts(given, destination, now):
-            if stored is not None and stored.code_hash:
-                self.store.wrong_try(key, stored.code_hash)
-            self.store.add(wrong_today, now + timedelta(days=2))
+        if not stored.matches(given):
             raise InvalidCode()
         return given
 
@@ -110,7 +115,12 @@ class Codes:
         return max(1, int((next_hour - now).total_seconds()))
 
     def _destination(self, to: Destination) -> str:
-        return self.digest.of(f"{to.channel}:{to.address}" if to.address else f"nowhere:{to.nowhere}")
+        """The keyed hash codes and limits know a destination by: an e-mail address regardless of
+        case (`Li@` and `li@` are one mailbox to the limits)."""
+        if not to.address:
+            return self.digest.of(f"nowhere:{to.nowhere}")
+        address = to.address.lower() if to.channel == "email" else to.address
+        return self.digest.of(f"{to.channel}:{address}")
 
     def _hash(self, purpose: Purpose, account: str, destination: str, code: str) -> str:
         return self.digest.of(f"code:{purpose.value}:{account}:{destination}:{code}")

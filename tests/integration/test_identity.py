@@ -535,3 +535,74 @@ def test_proving_again_with_a_stale_read_of_the_account_changes_nothing_and_fail
     service.prove_by_certificate(fresh(repo, user), cert.certificate_no, "王芳", now=NOW)
     assert service.take(user, ProofMethod.CERTIFICATE_NO, now=NOW) is False
     assert repo.accounts.document(user.id_hash).user_id == user.user_id and fresh(repo, user).proven
+
+
+def test_twenty_parallel_wrong_guesses_use_up_a_code_and_no_more_than_five_are_compared(repo, outbox) -> None:
+    phone = a_phone()
+    id_number, _ = a_document(repo, phone)
+    user = an_account(repo, id_number)
+    service = identity(repo, outbox)
+    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
+    code = outbox.code_to(phone)
+    wrong = [f"{(int(code) + i) % 10**6:06d}" for i in range(1, 21)]
+
+    def guess(code: str) -> None:
+        with pytest.raises(InvalidCode):
+            service.prove_by_sms(user, code, now=NOW)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        list(pool.map(guess, wrong))
+    assert repo.limits.code(f"identity#{user.user_id}").tries == 5
+    with pytest.raises(InvalidCode):
+        service.prove_by_sms(user, code, now=NOW)
+
+
+def test_guesses_without_a_code_count_nothing_so_a_stranger_cannot_use_up_the_holders_tries(repo, outbox) -> None:
+    phone = a_phone()
+    id_number, _ = a_document(repo, phone)
+    service = identity(repo, outbox, wrong_tries_per_day=10)
+    stranger, holder = an_account(repo, id_number), an_account(repo, id_number)
+    for _ in range(30):
+        with pytest.raises(InvalidCode):
+            service.prove_by_sms(stranger, "000000", now=NOW)
+    assert prove_by_sms(repo, outbox, holder, phone) is False
+
+
+def test_tries_of_identity_codes_tell_nothing_about_resets_of_the_same_destination(repo, outbox) -> None:
+    phone = a_phone()
+    id_number, _ = a_document(repo, phone)
+    form = registration(id_number=id_number)
+    user = register(repo, form, NOW)
+    prove_by_sms(repo, outbox, user, phone)
+    service = identity(repo, outbox, wrong_tries_per_day=10)
+    stranger = an_account(repo, id_number)
+    for _ in range(2):
+        service.send_code(stranger.user_id, stranger.id_hash, client="198.51.100.1", now=NOW)
+        for _ in range(5):
+            with pytest.raises((InvalidCode, RateLimited)):
+                service.prove_by_sms(stranger, "000000", now=NOW)
+    service.send_code(stranger.user_id, stranger.id_hash, client="198.51.100.1", now=NOW)
+    with pytest.raises(RateLimited):  # identity codes to this phone: tried ten times today
+        service.prove_by_sms(stranger, outbox.code_to(phone), now=NOW)
+    reset = PasswordReset(accounts=repo.accounts, codes=codes(repo, outbox, wrong_tries_per_day=10),
+                          id_hash=deps.id_hasher(), hasher=PlainHasher())
+    who = Identifier(id_type="resident_id", id_number=id_number)
+    reset.forgot(who, client="198.51.100.1", now=NOW)
+    assert reset.reset(who, outbox.code_to(phone), "Another#2026", now=NOW) == form.username
+
+
+def test_the_case_of_an_e_mail_address_does_not_make_another_destination_for_the_limits(repo, outbox) -> None:
+    id_number, cert = a_document(repo, None)
+    form = registration(id_number=id_number)
+    user = register(repo, form, NOW)
+    identity(repo, outbox).prove_by_certificate(user, cert.certificate_no, "王芳", now=NOW)
+    service = ContactVerification(store=repo.accounts, passwords=passwords(repo),
+                                  codes=codes(repo, outbox, per_day=10))
+    local = "victim" + secrets.token_hex(3)
+    variants = [local[:i] + local[i].upper() + local[i + 1:] for i in range(len(local))]
+    for variant in variants[:10]:
+        service.send_code(fresh(repo, user), NewContact.parse("email", f"{variant}@example.com"), form.password,
+                          client=f"198.51.100.{secrets.randbelow(250)}", now=NOW)
+    with pytest.raises(RateLimited):
+        service.send_code(fresh(repo, user), NewContact.parse("email", f"{variants[10]}@example.com"), form.password,
+                          client="198.51.100.251", now=NOW)

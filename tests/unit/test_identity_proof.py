@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from chalicelib.domain.certificates import Certificate, CertificateStatus
-from chalicelib.domain.codes import CODE_LIFETIME, MAX_WRONG_TRIES, IssuedCode, new_code, well_formed
+from chalicelib.domain.codes import CODE_LIFETIME, MAX_TRIES, IssuedCode, new_code, well_formed
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -65,20 +65,21 @@ def test_codes_are_six_digits_and_vary() -> None:
 
 
 def issued(**changes: object) -> IssuedCode:
-    fields: dict[str, object] = {"code_hash": "h-right", "destination": "d-phone", "wrong_tries": 0,
+    fields: dict[str, object] = {"code_hash": "h-right", "destination": "d-phone", "tries": 0,
                                  "expires_at": NOW + CODE_LIFETIME}
     return IssuedCode(**{**fields, **changes})  # type: ignore[arg-type]
 
 
-def test_a_code_is_accepted_only_while_live_for_its_destination_and_under_five_wrong_tries() -> None:
-    assert issued().accepts("h-right", "d-phone", NOW)
-    assert not issued().accepts("h-wrong", "d-phone", NOW)
-    assert not issued().accepts("h-right", "d-other-phone", NOW)
-    assert not issued().accepts("h-right", "d-phone", NOW + CODE_LIFETIME)
-    assert issued().accepts("h-right", "d-phone", NOW + CODE_LIFETIME - timedelta(seconds=1))
-    assert issued(wrong_tries=MAX_WRONG_TRIES - 1).accepts("h-right", "d-phone", NOW)
-    assert not issued(wrong_tries=MAX_WRONG_TRIES).accepts("h-right", "d-phone", NOW)
+def test_a_code_is_tried_only_while_unexpired_for_its_destination_and_under_five_tries() -> None:
+    assert issued().live("d-phone", NOW) and issued().matches("h-right")
+    assert not issued().matches("h-wrong")
+    assert not issued().live("d-other-phone", NOW)
+    assert not issued().live("d-phone", NOW + CODE_LIFETIME)
+    assert issued().live("d-phone", NOW + CODE_LIFETIME - timedelta(seconds=1))
+    assert issued(tries=MAX_TRIES - 1).live("d-phone", NOW)
+    assert not issued(tries=MAX_TRIES).live("d-phone", NOW)
 
 
-def test_a_code_that_went_nowhere_accepts_nothing() -> None:
-    assert not issued(code_hash="").accepts("", "d-phone", NOW)
+def test_a_code_that_went_nowhere_is_tried_like_any_other_and_matches_nothing() -> None:
+    assert issued(code_hash="").live("d-phone", NOW)
+    assert not issued(code_hash="").matches("") and not issued().matches("")
