@@ -62,6 +62,13 @@ class Attempts:
             return Attempts(failures=failures, window_start=start, locked_until=now + limit.lockout)
         return Attempts(failures=failures, window_start=start)
 
+    def undone(self, limit: AttemptLimit) -> Attempts:
+        """The last failure taken back (it was counted before the password was checked, and the
+        password was right); a lock it alone started ends with it."""
+        failures = max(0, self.failures - 1)
+        return Attempts(failures=failures, window_start=self.window_start if failures else None,
+                        locked_until=self.locked_until if failures >= limit.failures else None)
+
     @property
     def is_clean(self) -> bool:
         return self.failures == 0 and self.locked_until is None

@@ -14,7 +14,6 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.constants import UPDATED_NEW
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.accounts import (
@@ -28,8 +27,16 @@ from chalicelib.domain.accounts import (
 )
 from chalicelib.domain.errors import ConcurrentUpdate, UsernameTaken
 from chalicelib.domain.identity import username_key
-from chalicelib.models import IdDocumentModel, ImportFileModel, RevokedTokenModel, UserKeyModel, UserModel
+from chalicelib.models import (
+    AttemptsModel,
+    IdDocumentModel,
+    ImportFileModel,
+    RevokedTokenModel,
+    UserKeyModel,
+    UserModel,
+)
 from chalicelib.repositories.base import batch_get, cancelled_items, conditional_failed, update_returning_nothing
+from chalicelib.repositories.limits import attempts_item
 
 
 def username_item_key(username_key: str) -> str:
@@ -77,15 +84,27 @@ class AccountRepository:
         except DoesNotExist:
             return None
 
-    def save_guard(self, user: User, guard: Attempts) -> None:
-        """Record the wrong passwords from all clients; ConcurrentUpdate if the user changed."""
-        self._update(user, [
-            UserModel.failed_logins.set(guard.failures),
-            UserModel.failed_window_start.set(guard.window_start)
-            if guard.window_start else UserModel.failed_window_start.remove(),
-            UserModel.locked_until.set(guard.locked_until)
-            if guard.locked_until else UserModel.locked_until.remove(),
-        ])
+    def count_password_attempt(self, user: User, key: str, before: Attempts, after: Attempts,
+                               guard: Attempts) -> None:
+        """Count one attempt on the client's record `key` (`before` -> `after`) and on the
+        account (`guard`), all or nothing; ConcurrentUpdate if either changed since it was read."""
+        pair, unchanged = attempts_item(key, before, after)
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(pair, condition=unchanged)
+                tx.update(_versioned(user), actions=_guard_actions(guard))
+        except TransactWriteError as e:
+            raise ConcurrentUpdate() from e
+
+    def uncount_password_attempt(self, user: User, key: str, guard: Attempts) -> None:
+        """A right password: the client's record goes and the account's count is `guard` again;
+        ConcurrentUpdate if the account changed since it was read."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.delete(AttemptsModel(key))
+                tx.update(_versioned(user), actions=_guard_actions(guard))
+        except TransactWriteError as e:
+            raise ConcurrentUpdate() from e
 
     def set_password(self, user: User, password_hash: str) -> int:
         """A new password ends every session and clears the lock, whatever else changed on the
@@ -131,14 +150,6 @@ class AccountRepository:
                               condition=IdDocumentModel.user_id == user.user_id)
         except TransactWriteError as e:
             raise ConcurrentUpdate() from e
-
-    def _update(self, user: User, actions: list[Any], condition: Condition | None = None) -> None:
-        try:
-            _versioned(user).update(actions=actions, condition=condition)
-        except UpdateError as e:
-            if conditional_failed(e):
-                raise ConcurrentUpdate() from e
-            raise
 
     # --- sessions ------------------------------------------------------------------------------
 
@@ -228,6 +239,14 @@ class AccountRepository:
         model = ImportFileModel(f"import#{file_id}")
         model.update(actions=[ImportFileModel.first_loaded_at.set(ImportFileModel.first_loaded_at | now)])
         return model.first_loaded_at or now
+
+
+def _guard_actions(guard: Attempts) -> list[Any]:
+    """The account's count of wrong passwords from every client, as UpdateItem actions."""
+    return [UserModel.failed_logins.set(guard.failures),
+            UserModel.failed_window_start.set(guard.window_start)
+            if guard.window_start else UserModel.failed_window_start.remove(),
+            UserModel.locked_until.set(guard.locked_until) if guard.locked_until else UserModel.locked_until.remove()]
 
 
 def _versioned(user: User) -> UserModel:

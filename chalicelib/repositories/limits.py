@@ -3,10 +3,11 @@ themselves, and the claims that make the notifier send each message once."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.accounts import Attempts
@@ -35,21 +36,13 @@ class LimitRepository:
     def save_attempts(self, key: str, before: Attempts, after: Attempts) -> None:
         """Write `after` only if the record is still `before`; ConcurrentUpdate otherwise, so
         that concurrent failures are all counted."""
-        unchanged = (AttemptsModel.key.does_not_exist() if before.window_start is None and not before.failures
-                     else (AttemptsModel.failures == before.failures)
-                     & (AttemptsModel.window_start == before.window_start))
-        latest = max(t for t in (after.window_start, after.locked_until) if t is not None)
-        model = AttemptsModel(key, failures=after.failures, window_start=after.window_start,
-                              locked_until=after.locked_until, expires_at=latest + _KEEP)
+        model, unchanged = attempts_item(key, before, after)
         try:
             model.save(condition=unchanged)
         except PutError as e:
             if conditional_failed(e):
                 raise ConcurrentUpdate() from e
             raise
-
-    def clear_attempts(self, key: str) -> None:
-        AttemptsModel(key).delete()
 
     # --- counters ------------------------------------------------------------------------------
 
@@ -150,3 +143,17 @@ class LimitRepository:
 def _code_model(key: str, code: IssuedCode) -> CodeModel:
     return CodeModel(key, code_hash=code.code_hash, destination=code.destination, tries=0,
                      valid_until=code.expires_at, expires_at=code.expires_at + _KEEP)
+
+
+def attempts_item(key: str, before: Attempts, after: Attempts) -> tuple[AttemptsModel, Condition]:
+    """The record of `after`, and the condition that the stored one is still `before`."""
+    if before.window_start is None and not before.failures:  # none stored, or all taken back
+        unchanged = AttemptsModel.key.does_not_exist() | (
+            (AttemptsModel.failures == 0) & AttemptsModel.window_start.does_not_exist())
+    else:
+        unchanged = (AttemptsModel.failures == before.failures) & (AttemptsModel.window_start == before.window_start)
+    latest = max((t for t in (after.window_start, after.locked_until) if t is not None), default=None)
+    model = AttemptsModel(key, failures=after.failures, window_start=after.window_start,
+                          locked_until=after.locked_until,
+                          expires_at=(latest + _KEEP) if latest else datetime.now(UTC) + _KEEP)
+    return model, unchanged

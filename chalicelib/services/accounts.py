@@ -3,10 +3,9 @@ acceptance of the notice."""
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -15,7 +14,6 @@ from chalicelib.domain import identity
 from chalicelib.domain.accounts import (
     LOGIN_PER_ACCOUNT,
     LOGIN_PER_CLIENT,
-    AttemptLimit,
     Attempts,
     Caller,
     Contacts,
@@ -29,6 +27,7 @@ from chalicelib.domain.errors import (
     DomainError,
     InvalidCredentials,
     NoticeOutdated,
+    RateLimited,
     Unauthorized,
     WrongPassword,
 )
@@ -40,7 +39,9 @@ class AccountStore(Protocol):
     def create_user(self, user: User) -> None: ...
     def user_by_username(self, username: str) -> User | None: ...
     def user(self, user_id: str) -> User | None: ...
-    def save_guard(self, user: User, guard: Attempts) -> None: ...
+    def count_password_attempt(self, user: User, key: str, before: Attempts, after: Attempts,
+                               guard: Attempts) -> None: ...
+    def uncount_password_attempt(self, user: User, key: str, guard: Attempts) -> None: ...
     def set_password(self, user: User, password_hash: str) -> int: ...
     def end_sessions(self, user_id: str) -> None: ...
     def accept_notice(self, user_id: str, version: str) -> None: ...
@@ -50,8 +51,6 @@ class AccountStore(Protocol):
 
 class AttemptStore(Protocol):
     def attempts(self, key: str) -> Attempts: ...
-    def save_attempts(self, key: str, before: Attempts, after: Attempts) -> None: ...
-    def clear_attempts(self, key: str) -> None: ...
 
 
 class Hasher(Protocol):
@@ -121,7 +120,12 @@ class Session:
 class Passwords:
     """Checks a password against the lockout: 5 wrong ones from one client address lock that
     client out of the account for 15 minutes, 20 from all clients together lock everyone out
-    for 15 minutes. Whoever knows only the username can lock out themselves, not the holder."""
+    for 15 minutes. Whoever knows only the username can lock out themselves, not the holder.
+
+    Every attempt is counted as a failure, on both counts and in one conditional write, before
+    the password is compared, and taken back if it was right: concurrent guesses then pass one
+    by one through the counts, and none is compared once a lock is on.
+    """
 
     accounts: AccountStore
     attempts: AttemptStore
@@ -133,60 +137,56 @@ class Passwords:
             self.hasher.verify(None, password)  # the same work as for a real account
             raise wrong(LOGIN_PER_CLIENT.failures)
         key = f"password#{user.user_id}#{user.generation}#{client}"
-        mine = self.attempts.attempts(key)
+        user, mine = self._count(user, key, now)
+        if self.hasher.verify(user.password_hash, password):
+            return self._take_back(user, key, now)
         locked = max(mine.retry_after(now) or 0, user.guard.retry_after(now) or 0)
         if locked:
             raise AccountLocked(locked)
-        if self.hasher.verify(user.password_hash, password):
-            if not mine.is_clean:
-                self.attempts.clear_attempts(key)
-            return user
-        mine = _counted(lambda: self.attempts.attempts(key), lambda b, a: self.attempts.save_attempts(key, b, a),
-                        mine, LOGIN_PER_CLIENT, now)
-        everyone = self._count_for_account(user, now)
-        locked = max(mine.retry_after(now) or 0, everyone.retry_after(now) or 0)
-        if locked:
-            raise AccountLocked(locked)
-        raise wrong(min(mine.left(LOGIN_PER_CLIENT, now), everyone.left(LOGIN_PER_ACCOUNT, now)))
+        raise wrong(min(mine.left(LOGIN_PER_CLIENT, now), user.guard.left(LOGIN_PER_ACCOUNT, now)))
 
-    def _count_for_account(self, user: User, now: datetime) -> Attempts:
+    def _count(self, user: User, key: str, now: datetime) -> tuple[User, Attempts]:
+        """The account and the client's record with this attempt counted; AccountLocked if either
+        was locked already."""
         for _ in range(_ATTEMPTS):
-            after = user.guard.after_failure(LOGIN_PER_ACCOUNT, now)
+            mine = self.attempts.attempts(key)
+            locked = max(mine.retry_after(now) or 0, user.guard.retry_after(now) or 0)
+            if locked:
+                raise AccountLocked(locked)
+            after, guard = mine.after_failure(LOGIN_PER_CLIENT, now), user.guard.after_failure(LOGIN_PER_ACCOUNT, now)
             try:
-                self.accounts.save_guard(user, after)
-                return after
+                self.accounts.count_password_attempt(user, key, mine, after, guard)
             except ConcurrentUpdate:
-                fresh = self.accounts.user(user.user_id)
-                if fresh is None:
-                    return after
-                user = fresh
-        return after
+                user = self._fresh(user)
+                continue
+            return replace(user, guard=guard, version=(user.version or 0) + 1), after
+        raise RateLimited(1)  # so many attempts at once that none got through: the client tries again
+
+    def _take_back(self, user: User, key: str, now: datetime) -> User:
+        for _ in range(_ATTEMPTS):
+            guard = user.guard.undone(LOGIN_PER_ACCOUNT)
+            try:
+                self.accounts.uncount_password_attempt(user, key, guard)
+            except ConcurrentUpdate:
+                user = self._fresh(user)
+                continue
+            return replace(user, guard=guard, version=(user.version or 0) + 1)
+        return user  # the attempt stays counted: one failure too many, never one too few
+
+    def _fresh(self, user: User) -> User:
+        fresh = self.accounts.user(user.user_id)
+        if fresh is None:
+            raise Unauthorized()
+        return fresh
 
 
 _ATTEMPTS = 8
-
-
-def _counted(read: Callable[[], Attempts], save: Callable[[Attempts, Attempts], None], before: Attempts,
-             limit: AttemptLimit, now: datetime) -> Attempts:
-    """One more failure written over `before`, read again after a concurrent one."""
-    for _ in range(_ATTEMPTS):
-        after = before.after_failure(limit, now)
-        try:
-            save(before, after)
-            return after
-        except ConcurrentUpdate:
-            before = read()
-    return before.after_failure(limit, now)
 
 
 def login(username: str, password: str, *, passwords: Passwords, signer: Signer, client: str,
           now: datetime) -> Session:
     user = passwords.accounts.user_by_username(username) if username else None
     user = passwords.check(user, password, client=client, now=now)
-    if not user.guard.is_clean:
-        # If another request changed the account meanwhile, the count stays until next time.
-        with contextlib.suppress(ConcurrentUpdate):
-            passwords.accounts.save_guard(user, Attempts())
     return new_session(user, signer=signer, now=now)
 
 

@@ -82,16 +82,15 @@ class Identity:
         for field, value in (("certificate_no", certificate_no), ("name", name)):
             if not value.strip():
                 raise InvalidRequest("请填写证书编号和姓名", details={"field": field})
+        # Counted as a failure before it is checked (and taken back if it proves the document), so
+        # that proofs sent at once pass one by one through the count.
         key = f"proof#{user.id_hash}"
-        before = self.attempts.attempts(key)
-        locked = before.retry_after(now)
-        if locked:
-            raise RateLimited(locked)
+        counted = self._count_failure(key, now)
         cert = self.certificates.certificate(certificate_id_for(certificate_no))
         document = self.documents.document(user.id_hash)
         if document.phone is not None or cert is None or not cert.proves(user.id_hash, certificate_no, name):
-            self._count_failure(key, before, now)
             raise ProofFailed()
+        self._take_back(key, counted)
         if document.user_id not in (None, user.user_id):
             raise IdDocumentClaimed()
         return self.take(user, ProofMethod.CERTIFICATE_NO, now=now)
@@ -131,13 +130,28 @@ class Identity:
                       text=f"您的账号 {owner.username} 绑定的证件已由另一账号通过发证机构登记的手机号码完成身份核验。"
                            "您的账号已无法查看该证件的证书，未到期的加注件已撤回。如非本人操作，请联系发证机构。")
 
-    def _count_failure(self, key: str, before: Attempts, now: datetime) -> None:
+    def _count_failure(self, key: str, now: datetime) -> Attempts:
+        """The document's failed proofs with this one counted; RateLimited once they are locked."""
+        for _ in range(_ATTEMPTS):
+            before = self.attempts.attempts(key)
+            locked = before.retry_after(now)
+            if locked:
+                raise RateLimited(locked)
+            after = before.after_failure(CERTIFICATE_PROOFS, now)
+            try:
+                self.attempts.save_attempts(key, before, after)
+            except ConcurrentUpdate:
+                continue
+            return after
+        raise RateLimited(1)  # so many proofs at once that none got through: try again
+
+    def _take_back(self, key: str, counted: Attempts) -> None:
         for _ in range(_ATTEMPTS):
             try:
-                self.attempts.save_attempts(key, before, before.after_failure(CERTIFICATE_PROOFS, now))
+                self.attempts.save_attempts(key, counted, counted.undone(CERTIFICATE_PROOFS))
                 return
             except ConcurrentUpdate:
-                before = self.attempts.attempts(key)
+                counted = self.attempts.attempts(key)
 
 
 _ATTEMPTS = 8

@@ -3,14 +3,23 @@ account, sessions (logout, logout everywhere, refresh), and accounts never prove
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from chalicelib import deps
-from chalicelib.domain.errors import AccountLocked, InvalidCredentials, Unauthorized, UsernameTaken, WrongPassword
+from chalicelib.domain.errors import (
+    AccountLocked,
+    InvalidCredentials,
+    RateLimited,
+    Unauthorized,
+    UsernameTaken,
+    WrongPassword,
+)
 from chalicelib.domain.identity import resident_id_check_digit
 from chalicelib.services import accounts
 from tests.fakes import FixedClock, PlainHasher
@@ -155,6 +164,52 @@ def test_concurrent_wrong_passwords_are_all_counted(repo) -> None:
     assert "in" not in outcomes and outcomes.count("wrong") <= 4
     with pytest.raises(AccountLocked):
         login(repo, form, clock(), client="203.0.113.50")
+
+
+class CountingHasher(PlainHasher):
+    """Counts the passwords it compares, and holds each comparison until `together` of them are
+    under way at once (as a slow Argon2 would keep them): so guesses sent together are compared
+    together, unless the lockout keeps them from being compared at all."""
+
+    def __init__(self, together: int) -> None:
+        self.compared = 0
+        self._lock = threading.Lock()
+        self._together = threading.Barrier(together, timeout=10)
+
+    def verify(self, stored: str | None, password: str) -> bool:
+        with self._lock:
+            self.compared += 1
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self._together.wait()
+        return super().verify(stored, password)
+
+
+def test_thirty_guesses_sent_at_once_from_one_address_get_five_compared_and_the_rest_locked(repo) -> None:
+    clock = FixedClock()
+    form = registration()
+    register(repo, form, clock())
+    hasher = CountingHasher(together=5)
+    checker = accounts.Passwords(accounts=repo.accounts, attempts=repo.limits, hasher=hasher)
+
+    def attempt(password: str) -> str:
+        try:
+            accounts.login(form.username, password, passwords=checker, signer=deps.token_signer(),
+                           client="203.0.113.60", now=clock())
+        except InvalidCredentials:
+            return "wrong"
+        except AccountLocked:
+            return "locked"
+        except RateLimited:
+            return "busy"  # too many at once to be counted: refused, not compared
+        return "in"
+
+    guesses = [f"Guess#{i:04d}" for i in range(29)] + [form.password]
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        outcomes = list(pool.map(attempt, guesses))
+    assert hasher.compared <= 5 and outcomes.count("locked") + outcomes.count("busy") >= 25, outcomes
+    if "in" not in outcomes:  # the right one was not among the five compared: it is locked out too
+        with pytest.raises(AccountLocked):
+            login(repo, form, clock(), client="203.0.113.60")
 
 
 def test_a_wrong_current_password_counts_toward_the_lockout_too(repo) -> None:

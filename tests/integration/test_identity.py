@@ -606,3 +606,36 @@ def test_the_case_of_an_e_mail_address_does_not_make_another_destination_for_the
     with pytest.raises(RateLimited):
         service.send_code(fresh(repo, user), NewContact.parse("email", f"{variants[10]}@example.com"), form.password,
                           client="198.51.100.251", now=NOW)
+
+
+def test_fifty_certificate_number_proofs_sent_at_once_get_five_checked_and_the_rest_refused(repo, outbox) -> None:
+    id_number, cert = a_document(repo, None)
+    service = identity(repo, outbox)
+    squatters = [an_account(repo, id_number) for _ in range(5)]
+
+    def attempt(i: int) -> str:
+        try:
+            service.prove_by_certificate(squatters[i % 5], f"YS2025{i:07d}", "王芳", now=NOW)
+        except ProofFailed:
+            return "failed"
+        except RateLimited:
+            return "refused"
+        return "proven"
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        outcomes = list(pool.map(attempt, range(50)))
+    assert outcomes.count("failed") <= 5 and outcomes.count("refused") >= 45, outcomes
+    with pytest.raises(RateLimited):
+        service.prove_by_certificate(an_account(repo, id_number), cert.certificate_no, "王芳", now=NOW)
+
+
+def test_a_right_certificate_number_proof_is_not_counted_as_a_failure(repo, outbox) -> None:
+    id_number, cert = a_document(repo, None)
+    service = identity(repo, outbox)
+    for _ in range(4):
+        with pytest.raises(ProofFailed):
+            service.prove_by_certificate(an_account(repo, id_number), cert.certificate_no, "李鬼", now=NOW)
+    holder = an_account(repo, id_number)
+    assert service.prove_by_certificate(holder, cert.certificate_no, "王芳", now=NOW) is False
+    with pytest.raises(IdDocumentClaimed):  # the fifth proof is told, not refused: the right one was taken back
+        service.prove_by_certificate(an_account(repo, id_number), cert.certificate_no, "王芳", now=NOW)
