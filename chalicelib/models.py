@@ -79,8 +79,8 @@ class IdDocumentModel(Model):
 
 
 class ImportFileModel(Model):
-    """When one version of a batch file was first loaded ("import#…", in the user keys table),
-    so that loading it again later still counts as that old file."""
+    """When a batch file's content (its ETag) was first loaded ("import#…", in the user keys
+    table), so that loading it again later, under any name, still counts as that old file."""
 
     class Meta:
         table_name = "unbound-user-keys"

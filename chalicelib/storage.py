@@ -47,7 +47,8 @@ class FileStore:
             body.close()
 
     def version(self, key: str) -> str:
-        """What tells this version of an object from another: its ETag (the same bytes, the same tag)."""
+        """What tells this content from another: its ETag (for an upload in one part, the MD5 of its
+        bytes: the same bytes under any name, the same tag)."""
         return str(self._s3.head_object(Bucket=self.bucket, Key=key)["ETag"]).strip('"')
 
     def put_report(self, key: str, report: dict[str, Any]) -> None:

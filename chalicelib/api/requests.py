@@ -43,5 +43,20 @@ def json_object(request: Request, *, required: dict[str, type], optional: dict[s
         value = body[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise InvalidRequest(f"字段类型不正确：{name}", details={"field": name})
+        if not _encodable(value):
+            raise InvalidRequest(f"字段含有无效字符：{name}", details={"field": name})
     # An optional field given as null is a field not given.
     return {name: value for name, value in body.items() if value is not None}
+
+
+def _encodable(value: Any) -> bool:
+    """Text that UTF-8 can hold: JSON's `\\ud800` escapes decode to lone surrogates, which no
+    store, hash or page can take."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    elif isinstance(value, list):
+        return all(_encodable(item) for item in value)
+    return True

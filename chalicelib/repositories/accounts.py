@@ -235,7 +235,7 @@ class AccountRepository:
     # --- batch files ---------------------------------------------------------------------------
 
     def file_first_loaded(self, file_id: str, now: datetime) -> datetime:
-        """When this version of a batch file was first loaded (now, the first time)."""
+        """When this content of a batch file was first loaded (now, the first time)."""
         model = ImportFileModel(f"import#{file_id}")
         model.update(actions=[ImportFileModel.first_loaded_at.set(ImportFileModel.first_loaded_at | now)])
         return model.first_loaded_at or now

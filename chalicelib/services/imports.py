@@ -4,7 +4,6 @@ idempotently (keyed by certificate number), report the bad ones with line and re
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
@@ -191,8 +190,9 @@ def import_object(key: str, *, source: ImportSource, store: CertificateWriter, p
     """Load one batch file from the bucket and write its report beside it. Loading the
     same file twice writes the same certificates (the second time `unchanged`)."""
     observability.correlate(key)
-    first_loaded = phones.file_first_loaded(hashlib.sha256(f"{key}\n{source.version(key)}".encode()).hexdigest(),
-                                            now)
+    # A file is known by its content, not its name: the same bytes uploaded again under another
+    # name are the old file still, and revert no correction.
+    first_loaded = phones.file_first_loaded(source.version(key), now)
     report = import_lines(key.rsplit("/", 1)[-1], source.lines(key), store=store, id_hash=id_hash, now=now,
                           renderable=renderable, prepare=prepare, phones=phones, first_loaded=first_loaded)
     source.put_report(report_key(key), {**report.as_dict(), "file": key})

@@ -6,6 +6,7 @@ a stranger anything; export and deletion."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -229,3 +230,31 @@ def test_a_proof_with_a_null_or_missing_field_is_a_clear_400_not_a_500(stack: An
                  {"method": "sms", "code": None}, {"method": None}, {"method": "sms"}, {"method": "fax", "code": "1"}):
         assert_error(requests.post(stack.url("/me/identity"), headers=auth(token), json=body, timeout=5),
                      400, "invalid_request")
+
+
+def test_a_lone_surrogate_in_any_text_field_is_a_400_not_a_500(stack: Any) -> None:
+    token = login(stack, "demo", "Demo#2026")["access_token"]
+    bad = "\ud800"
+    for method, path, body, headers in (
+            ("POST", "/auth/login", {"username": "demo", "password": bad}, {}),
+            ("POST", "/auth/password/forgot", {"username": bad}, {}),
+            ("POST", "/auth/password/reset", {"username": bad, "code": "123456", "new_password": "x"}, {}),
+            ("POST", "/me/identity", {"method": "certificate_no", "certificate_no": bad, "name": "张三"}, auth(token)),
+            ("POST", "/me/password", {"current_password": bad, "new_password": "Newer#2026pw"}, auth(token)),
+            ("POST", "/verify/batch", {"codes": [bad]}, {})):
+        r = requests.request(method, stack.url(path), headers={"Content-Type": "application/json", **headers},
+                             data=json.dumps(body), timeout=5)
+        assert_error(r, 400, "invalid_request")
+
+
+def test_an_old_batch_loaded_again_under_another_name_does_not_bring_back_the_old_phone(stack: Any) -> None:
+    id_number, tag = a_resident_id(), secrets.token_hex(3).upper()
+    old_phone, new_phone = a_phone(), a_phone()
+    old = HEADER + row(f"PH{tag}", id_number, phone=old_phone)
+    drop(stack, f"ph-{tag}-a.csv", old)
+    drop(stack, f"ph-{tag}-b.csv", HEADER + row(f"PH{tag}", id_number, phone=new_phone))
+    assert drop(stack, f"again/ph-{tag}-a-copy.csv", old)["loaded"] == 0
+    token = login(stack, an_account(stack, id_number, name="周九"), PASSWORD)["access_token"]
+    mark = outbox.mark(stack)
+    requests.post(stack.url("/me/identity/code"), headers=auth(token), timeout=5).raise_for_status()
+    assert outbox.next_message(stack, f"{new_phone[:3]}****{new_phone[-4:]}", mark).code
