@@ -23,16 +23,18 @@ from chalicelib.domain.annotations import (
 )
 from chalicelib.domain.certificates import Certificate, CertificateStatus
 from chalicelib.domain.clock import beijing_date
-from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.errors import ConcurrentUpdate, IdentityNotVerified
 from chalicelib.domain.verification import Channel, VerificationRecord, VerificationResult
 from chalicelib.models import (
     QUOTA_SLOTS,
     AnnotationModel,
     CertificateModel,
+    IdDocumentModel,
     QuotaSlotAttribute,
     RateLimitModel,
     VerificationModel,
 )
+from chalicelib.repositories.accounts import document_item_key
 from chalicelib.repositories.base import batch_get, cancelled_items, conditional_failed, update_returning_nothing
 from chalicelib.repositories.certificates import certificate_from, get_certificate
 
@@ -54,7 +56,9 @@ class AnnotationRepository:
 
         The slot may be taken only if nobody holds it or its holder no longer counts on
         `today`, and only while the certificate is valid; a lost race (or a certificate
-        changed meanwhile) raises ConcurrentUpdate and the caller looks again.
+        changed meanwhile) raises ConcurrentUpdate and the caller looks again. The applying
+        account must still hold the certificate's ID document: one that lost it to a take-over
+        while its request was under way gets IdentityNotVerified, and no copy.
         """
         slot = QUOTA_SLOTS[annotation.quota_slot]
         held = QuotaSlotAttribute(  # type: ignore[no-untyped-call]
@@ -68,7 +72,11 @@ class AnnotationRepository:
                           condition=(CertificateModel.status == CertificateStatus.VALID.value)
                           & (slot.does_not_exist() | (Path(slot)["counts_until"] < today.isoformat())))
                 tx.save(_annotation_model(annotation), condition=AnnotationModel.annotation_id.does_not_exist())
+                tx.condition_check(IdDocumentModel, document_item_key(annotation.holder_key),
+                                   condition=IdDocumentModel.user_id == annotation.account_id)
         except TransactWriteError as e:
+            if cancelled_items(e)[:1] == [True]:  # PynamoDB sends condition checks first
+                raise IdentityNotVerified() from e
             if e.cause_response_code == "TransactionCanceledException":
                 raise ConcurrentUpdate() from e
             raise

@@ -24,7 +24,8 @@ def conditional_failed(error: Exception) -> bool:
 
 
 def cancelled_items(error: TransactWriteError) -> list[bool]:
-    """For each item of a cancelled transaction, whether its condition failed."""
+    """For each item of a cancelled transaction, whether its condition failed. PynamoDB sends a
+    transaction's items as condition checks, deletes, puts, updates, each kind in the order given."""
     return [bool(r and r.code == "ConditionalCheckFailed") for r in error.cancellation_reasons]
 
 

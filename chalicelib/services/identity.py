@@ -44,6 +44,7 @@ class CertificateReader(Protocol):
 
 
 class CopyStore(Protocol):
+    def annotation(self, annotation_id: str) -> Annotation | None: ...
     def annotations_of(self, certificate_id: str, limit: int | None = None) -> list[Annotation]: ...
     def give_back(self, annotation: Annotation, now: datetime) -> bool: ...
 
@@ -163,10 +164,23 @@ def give_back_copies(owner: User, *, certificates: CertificateReader, copies: Co
     done = 0
     for cert in certificates.certificates_of(owner.id_hash):
         for copy in copies.annotations_of(cert.certificate_id):
-            live = copy.status_at(now) in (AnnotationStatus.PENDING, AnnotationStatus.READY)
-            if copy.account_id == owner.user_id and live and copies.give_back(copy, now):
+            if copy.account_id == owner.user_id and _give_back(copy, copies, now):
                 done += 1
     return done
+
+
+def _give_back(copy: Annotation, copies: CopyStore, now: datetime) -> bool:
+    """Withdraw one live copy; a pending one that became ready meanwhile is withdrawn as ready."""
+    for _ in range(_ATTEMPTS):
+        if copy.status_at(now) not in (AnnotationStatus.PENDING, AnnotationStatus.READY):
+            return False
+        if copies.give_back(copy, now):
+            return True
+        fresh = copies.annotation(copy.annotation_id)
+        if fresh is None:
+            return False
+        copy = fresh
+    return False
 
 
 def _phone_of(holder_key: str, phone: str | None) -> Destination:

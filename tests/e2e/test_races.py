@@ -48,8 +48,11 @@ def test_twenty_accounts_proving_one_document_at_once_leave_exactly_one_proven(s
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(attempt, tokens))
-    assert sorted(a.status_code for a in answers) == [200] + [409] * 19
-    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"id_document_claimed"}
+    # Every proof is counted as a failure until it is found right, so proofs racing each other may
+    # also be told to try again later (429); exactly one wins, and the others are told why.
+    statuses = [a.status_code for a in answers]
+    assert statuses.count(200) == 1 and set(statuses) <= {200, 409, 429}, statuses
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} <= {"id_document_claimed"}
     proven = [t for t in tokens
               if requests.get(stack.url("/me"), headers=auth(t), timeout=5).json()["identity_verified"]]
     assert len(proven) == 1

@@ -3,6 +3,7 @@ giving slots back, and the files' presigned links."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import boto3
 import pytest
+from pynamodb.exceptions import UpdateError
 
 from chalicelib import deps
 from chalicelib.domain.annotations import AnnotationStatus
@@ -24,6 +26,7 @@ from chalicelib.domain.errors import (
     CertificateNotValid,
     NotFound,
 )
+from chalicelib.models import IdDocumentModel
 from chalicelib.queue import SendFailed
 from chalicelib.services import annotating, rendering
 from chalicelib.services.rendering import CopyFacts, Outcome, RenderMessage
@@ -69,6 +72,10 @@ def render(annotation_id: str, now: datetime = NOW, renderer=fake_pdf) -> Outcom
 
 def apply(repo, cert: Certificate, queue: RecordingQueue | None = None, now: datetime = NOW,  # type: ignore[no-untyped-def]
           account_id: str = "u-test", **body: object):
+    """Apply as `account_id`, which holds the certificate's ID document unless another account does."""
+    with contextlib.suppress(UpdateError):
+        IdDocumentModel(f"id#{cert.holder_key}").update(actions=[IdDocumentModel.user_id.set(account_id)],
+                                                        condition=IdDocumentModel.user_id.does_not_exist())
     return annotating.apply(cert, {"scenario": "self_use", **body}, account_id=account_id, store=repo.annotations,
                             queue=queue or RecordingQueue(), now=now)
 

@@ -45,7 +45,7 @@ def remind(repo, sender: RecordingSender, now=NOW):  # type: ignore[no-untyped-d
 def test_a_copy_expiring_within_seven_days_is_reminded_once_however_often_the_schedule_runs(repo) -> None:
     user = holder(repo, email="li@example.com")
     cert = a_certificate(repo, holder_key=user.id_hash)
-    annotation = apply(repo, cert, validity_days=5)
+    annotation = apply(repo, cert, account_id=user.user_id, validity_days=5)
     render(annotation.annotation_id)
     sender = RecordingSender()
     for _ in range(2):
@@ -58,7 +58,7 @@ def test_a_copy_expiring_within_seven_days_is_reminded_once_however_often_the_sc
 def test_a_copy_further_from_expiry_or_withdrawn_is_not_reminded(repo) -> None:
     user = holder(repo, email="far@example.com")
     cert = a_certificate(repo, holder_key=user.id_hash)
-    render(apply(repo, cert, validity_days=30).annotation_id)
+    render(apply(repo, cert, account_id=user.user_id, validity_days=30).annotation_id)
     sender = RecordingSender()
     remind(repo, sender)
     assert not [m for m in sender.sent if m["email"] == "far@example.com" and m["subject"] == "加注件即将到期"]
@@ -78,7 +78,7 @@ def test_new_certificates_are_announced_once_to_holders_with_an_account(repo) ->
 def test_reminders_go_to_verified_contacts_only(repo) -> None:
     user = holder(repo, email="unverified@example.com", verified=False)
     cert = a_certificate(repo, holder_key=user.id_hash)
-    render(apply(repo, cert, validity_days=5).annotation_id)
+    render(apply(repo, cert, account_id=user.user_id, validity_days=5).annotation_id)
     sender = RecordingSender()
     remind(repo, sender, NOW + timedelta(hours=1))
     assert not [m for m in sender.sent if m["email"] == "unverified@example.com"]
