@@ -227,8 +227,9 @@ class AccountRepository:
                 tx.update(_versioned(user), actions=mine)
                 tx.update(UserKeyModel(username_item_key(username_key(user.username))),
                           actions=[UserKeyModel.expires_at.remove()], condition=UserKeyModel.user_id == user.user_id)
-                if owner is not None:
-                    tx.update(_versioned(owner), actions=[UserModel.proof.remove(), UserModel.generation.add(1)])
+                if owner is not None:  # whatever else it changes meanwhile: `held_by` decides the race
+                    tx.update(_versioned(owner), actions=[UserModel.proof.remove(), UserModel.generation.add(1)],
+                              condition=UserModel.user_id.exists(), add_version_condition=False)
         except TransactWriteError as e:
             raise ConcurrentUpdate() from e
 

@@ -60,9 +60,11 @@ class Deletion:
         """Credentials, contacts and sessions go at once, live copies are withdrawn, and the ID
         document is free to be proven by another account; the certificates stay."""
         user = self.passwords.check(user, password, client=client, now=now, wrong=WrongPassword)
+        user_id = user.user_id
         for _ in range(_ATTEMPTS):
             if user.proven:
-                identity.give_back_copies(user, certificates=self.certificates, copies=self.copies, now=now)
+                identity.give_back_copies(user.id_hash, made_by=lambda account: account == user_id,
+                                          certificates=self.certificates, copies=self.copies, now=now)
             try:
                 self.store.delete_user(user)
                 return

@@ -10,6 +10,7 @@ no certificate, and nothing it is told depends on what the document has.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -98,10 +99,12 @@ class Identity:
 
     def take(self, user: User, method: ProofMethod, *, now: datetime, phone: str | None = None) -> bool:
         """Make `user` the one proven account of its ID document, taking it from another for an
-        SMS proof; that account's sessions end and its live copies are withdrawn."""
+        SMS proof; that account's sessions end and its live copies are withdrawn. The copies
+        are looked for again on every proof, so one that a failure left live is withdrawn then."""
         for _ in range(_ATTEMPTS):
             document = self.documents.document(user.id_hash)
             if document.user_id == user.user_id and user.proof is not None:
+                self._withdraw_others(user, now)
                 return False
             other = document.user_id if document.user_id != user.user_id else None
             owner = self.documents.user(other) if other else None
@@ -118,18 +121,20 @@ class Identity:
                 user = fresh
                 continue
             if owner is not None:
-                self._displace(owner, now)
+                accounts.tell(Contacts.of(owner), self.codes.outbox, subject="账号身份核验已解除",
+                      text=f"您的账号 {owner.username} 绑定的证件已由另一账号通过发证机构登记的手机号码完成身份核验。"
+                           "您的账号已无法查看该证件的证书，未到期的加注件已撤回。如非本人操作，请联系发证机构。")
+            self._withdraw_others(user, now)
             return owner is not None
         raise ConcurrentUpdate("the ID document kept changing hands")
 
-    def _displace(self, owner: User, now: datetime) -> None:
-        """The account that lost the document: its live copies are withdrawn and their quota
-        slots given back, so that the real holder can apply at once; its contacts are told."""
-        withdrawn = give_back_copies(owner, certificates=self.certificates, copies=self.copies, now=now)
-        log.info("ID document taken from an account: %d live copies withdrawn", withdrawn)
-        accounts.tell(Contacts.of(owner), self.codes.outbox, subject="账号身份核验已解除",
-                      text=f"您的账号 {owner.username} 绑定的证件已由另一账号通过发证机构登记的手机号码完成身份核验。"
-                           "您的账号已无法查看该证件的证书，未到期的加注件已撤回。如非本人操作，请联系发证机构。")
+    def _withdraw_others(self, holder: User, now: datetime) -> None:
+        """Every live copy of the document's certificates that another account made is withdrawn
+        and its quota slot given back, so that the real holder can apply at once."""
+        withdrawn = give_back_copies(holder.id_hash, made_by=lambda account: account != holder.user_id,
+                                     certificates=self.certificates, copies=self.copies, now=now)
+        if withdrawn:
+            log.info("ID document proven: %d live copies of other accounts withdrawn", withdrawn)
 
     def _count_failure(self, key: str, now: datetime) -> Attempts:
         """The document's failed proofs with this one counted; RateLimited once they are locked."""
@@ -158,13 +163,14 @@ class Identity:
 _ATTEMPTS = 8
 
 
-def give_back_copies(owner: User, *, certificates: CertificateReader, copies: CopyStore, now: datetime) -> int:
-    """Withdraw every live copy `owner` made of its document's certificates and give their
-    quota slots back; how many. Safe to run again."""
+def give_back_copies(holder_key: str, *, made_by: Callable[[str | None], bool], certificates: CertificateReader,
+                     copies: CopyStore, now: datetime) -> int:
+    """Withdraw every live copy of the document's certificates that an account `made_by` accepts
+    made, and give their quota slots back; how many. Safe to run again."""
     done = 0
-    for cert in certificates.certificates_of(owner.id_hash):
+    for cert in certificates.certificates_of(holder_key):
         for copy in copies.annotations_of(cert.certificate_id):
-            if copy.account_id == owner.user_id and _give_back(copy, copies, now):
+            if made_by(copy.account_id) and _give_back(copy, copies, now):
                 done += 1
     return done
 

@@ -680,6 +680,44 @@ def test_a_copy_that_becomes_ready_while_the_take_over_withdraws_it_is_withdrawn
     squatter = an_account(repo, id_number)
     identity(repo, outbox).prove_by_certificate(squatter, cert.certificate_no, "王芳", now=NOW)
     copy = apply(repo, repo.certificate(cert.certificate_id), account_id=squatter.user_id)
-    assert give_back_copies(fresh(repo, squatter), certificates=repo, copies=ReadyMeanwhile(repo, copy.annotation_id),
-                            now=NOW) == 1
+    assert give_back_copies(squatter.id_hash, made_by=lambda account: account == squatter.user_id, certificates=repo,
+                            copies=ReadyMeanwhile(repo, copy.annotation_id), now=NOW) == 1
     assert repo.annotations.annotation(copy.annotation_id).stored_status is AnnotationStatus.WITHDRAWN
+
+
+class FailingOnce:
+    """The copies, with the first give-back failing as a timeout or a throttle would."""
+
+    def __init__(self, repo) -> None:  # type: ignore[no-untyped-def]
+        self.repo, self.failed = repo, False
+
+    def annotation(self, annotation_id: str) -> Annotation | None:
+        return self.repo.annotations.annotation(annotation_id)
+
+    def annotations_of(self, certificate_id: str, limit: int | None = None) -> list[Annotation]:
+        return self.repo.annotations.annotations_of(certificate_id, limit)
+
+    def give_back(self, annotation: Annotation, now: datetime) -> bool:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("DynamoDB timed out")
+        return bool(self.repo.annotations.give_back(annotation, now))
+
+
+def test_copies_a_failed_take_over_left_live_are_withdrawn_at_the_holders_next_proof(repo, outbox) -> None:
+    id_number, cert = a_document(repo, None)
+    squatter = an_account(repo, id_number)
+    identity(repo, outbox).prove_by_certificate(squatter, cert.certificate_no, "王芳", now=NOW)
+    copy = apply(repo, repo.certificate(cert.certificate_id), account_id=squatter.user_id)
+    render(copy.annotation_id)
+    phone = a_phone()
+    repo.accounts.record_phone(cert.holder_key, phone, "2026-11-20T00:00:00.000000Z#0000000001")
+    real = an_account(repo, id_number)
+    flaky = Identity(documents=repo.accounts, certificates=repo, copies=FailingOnce(repo), attempts=repo.limits,
+                     codes=codes(repo, outbox))
+    flaky.send_code(real.user_id, real.id_hash, client="198.51.100.1", now=NOW)
+    with pytest.raises(RuntimeError):
+        flaky.prove_by_sms(fresh(repo, real), outbox.code_to(phone), now=NOW)
+    assert repo.annotations.annotation(copy.annotation_id).stored_status is AnnotationStatus.READY
+    assert prove_by_sms(repo, outbox, real, phone) is False  # it holds the document already ...
+    assert repo.annotations.annotation(copy.annotation_id).stored_status is AnnotationStatus.WITHDRAWN  # ... and now
