@@ -13,6 +13,7 @@ import logging
 import secrets
 import sys
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -34,16 +35,23 @@ class Message:
     subject: str
     text: str
     message_id: str = ""
+    # A code's message is of no use once the code has expired: it is dropped rather than sent late.
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "message_id": self.message_id or secrets.token_hex(16)},
+        return json.dumps({**asdict(self), "message_id": self.message_id or secrets.token_hex(16),
+                           "expires_at": self.expires_at.isoformat() if self.expires_at else None},
                           ensure_ascii=False)
 
     @classmethod
     def from_json(cls, body: str) -> Message:
         data: dict[str, Any] = json.loads(body)
+        expires_at = datetime.fromisoformat(data["expires_at"]) if data.get("expires_at") else None
         return cls(channel=str(data["channel"]), to=data.get("to"), subject=str(data.get("subject", "")),
-                   text=str(data["text"]), message_id=str(data["message_id"]))
+                   text=str(data["text"]), message_id=str(data["message_id"]), expires_at=expires_at)
 
     @property
     def masked_to(self) -> str:
@@ -85,8 +93,9 @@ class Notifier:
         if message.to is None:
             return
         if message.channel == "sms":
-            self._sns.publish(PhoneNumber="+86" + message.to,
-                                                Message=SMS_SIGNATURE + message.text)
+            self._sns.publish(PhoneNumber="+86" + message.to, Message=SMS_SIGNATURE + message.text,
+                              MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String",
+                                                                         "StringValue": "Transactional"}})
         else:
             self._ses.send_email(
                 Source=self.sender, Destination={"ToAddresses": [message.to]}, Message={

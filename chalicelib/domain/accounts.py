@@ -69,10 +69,6 @@ class Attempts:
         return Attempts(failures=failures, window_start=self.window_start if failures else None,
                         locked_until=self.locked_until if failures >= limit.failures else None)
 
-    @property
-    def is_clean(self) -> bool:
-        return self.failures == 0 and self.locked_until is None
-
 
 class ProofMethod(StrEnum):
     """How an account proved that it holds its ID document (身份核验)."""

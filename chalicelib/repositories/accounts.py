@@ -1,9 +1,10 @@
 """Accounts in DynamoDB: users and their usernames, sessions, and ID documents with the phone
 on record and the one proven account that holds each.
 
-Every write of a user item is conditional on the version that was read (PynamoDB's
-VersionAttribute), so a change decided on an old read fails with ConcurrentUpdate and the
-service reads again.
+A write of a user item that was decided on what was read (a count of wrong passwords, a proof,
+a deletion) is conditional on the version read (PynamoDB's VersionAttribute) and fails with
+ConcurrentUpdate after a concurrent change; one that must win whatever else changed (a new
+password, a verified contact, ending the sessions, the notice) only bumps the version.
 """
 
 from __future__ import annotations

@@ -217,7 +217,7 @@ class AnnotationRepository:
                         return False
                     raise
                 return True
-            raise
+            raise ConcurrentUpdate() from e  # a conflict with a concurrent transaction: try again
         return True
 
     def record_verification(self, annotation: Annotation, record: VerificationRecord) -> None:

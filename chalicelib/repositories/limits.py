@@ -3,7 +3,7 @@ themselves, and the claims that make the notifier send each message once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -70,7 +70,7 @@ class LimitRepository:
             for allowance, refused in zip(allowances, failed, strict=False):
                 if refused:
                     return allowance
-            raise
+            raise ConcurrentUpdate() from e  # a conflict with a concurrent transaction: nothing was written
         return None
 
     def last_at(self, key: str) -> datetime | None:
@@ -152,8 +152,8 @@ def attempts_item(key: str, before: Attempts, after: Attempts) -> tuple[Attempts
             (AttemptsModel.failures == 0) & AttemptsModel.window_start.does_not_exist())
     else:
         unchanged = (AttemptsModel.failures == before.failures) & (AttemptsModel.window_start == before.window_start)
-    latest = max((t for t in (after.window_start, after.locked_until) if t is not None), default=None)
+    # Kept past the last moment either state speaks of (one of the two always has a window).
+    latest = max(t for a in (before, after) for t in (a.window_start, a.locked_until) if t is not None)
     model = AttemptsModel(key, failures=after.failures, window_start=after.window_start,
-                          locked_until=after.locked_until,
-                          expires_at=(latest + _KEEP) if latest else datetime.now(UTC) + _KEEP)
+                          locked_until=after.locked_until, expires_at=latest + _KEEP)
     return model, unchanged

@@ -134,7 +134,7 @@ class Passwords:
     def check(self, user: User | None, password: str, *, client: str, now: datetime,
               wrong: Callable[[int], DomainError] = InvalidCredentials) -> User:
         if user is None or user.expired(now):
-            self.hasher.verify(None, password)  # the same work as for a real account
+            self.hasher.verify(None, password)  # the hash's cost, as for a real account (usernames may be told)
             raise wrong(LOGIN_PER_CLIENT.failures)
         key = f"password#{user.user_id}#{user.generation}#{client}"
         user, mine = self._count(user, key, now)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from chalicelib.domain.clock import BEIJING
+from chalicelib.domain.clock import BEIJING, beijing_date
 from chalicelib.domain.codes import (
     CODE_LIFETIME,
     Allowance,
@@ -24,7 +24,7 @@ from chalicelib.domain.codes import (
     new_code,
     well_formed,
 )
-from chalicelib.domain.errors import InvalidCode, RateLimited
+from chalicelib.domain.errors import ConcurrentUpdate, InvalidCode, RateLimited
 from chalicelib.notify import Message
 
 
@@ -70,11 +70,15 @@ class Codes:
         code = new_code()
         issued = IssuedCode(code_hash=self._hash(purpose, account, destination, code) if to.address else "",
                             destination=destination, tries=0, expires_at=now + CODE_LIFETIME)
-        refused = self.store.take(self._allowances(destination, account, client, now), now,
-                                  code=(_key(purpose, account), issued))
+        try:
+            refused = self.store.take(self._allowances(destination, account, client, now), now,
+                                      code=(_key(purpose, account), issued))
+        except ConcurrentUpdate as e:  # two requests for one code at the same moment: one is told to wait
+            raise RateLimited(1) from e
         if refused is not None:
             raise RateLimited(self._seconds_until(refused, now))
-        self.outbox.send(Message(channel=to.channel, to=to.address, subject=subject, text=text(code)))
+        self.outbox.send(Message(channel=to.channel, to=to.address, subject=subject, text=text(code),
+                                 expires_at=issued.expires_at))
 
     def check(self, purpose: Purpose, account: str, to: Destination, code: str, *, now: datetime) -> str:
         """The stored hash of the right code (for `use`); InvalidCode for a wrong, expired, used or
@@ -141,7 +145,7 @@ def _key(purpose: Purpose, account: str) -> str:
 
 
 def _beijing_day(now: datetime) -> str:
-    return now.astimezone(BEIJING).date().isoformat()
+    return beijing_date(now).isoformat()
 
 
 def _seconds_until_next_day(now: datetime) -> int:

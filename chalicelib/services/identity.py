@@ -9,6 +9,7 @@ no certificate, and nothing it is told depends on what the document has.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,6 +154,8 @@ class Identity:
 
     def _take_back(self, key: str, counted: Attempts) -> None:
         for _ in range(_ATTEMPTS):
+            if not counted.failures:
+                return
             try:
                 self.attempts.save_attempts(key, counted, counted.undone(CERTIFICATE_PROOFS))
                 return
@@ -180,8 +183,9 @@ def _give_back(copy: Annotation, copies: CopyStore, now: datetime) -> bool:
     for _ in range(_ATTEMPTS):
         if copy.status_at(now) not in (AnnotationStatus.PENDING, AnnotationStatus.READY):
             return False
-        if copies.give_back(copy, now):
-            return True
+        with contextlib.suppress(ConcurrentUpdate):  # read again and retry
+            if copies.give_back(copy, now):
+                return True
         fresh = copies.annotation(copy.annotation_id)
         if fresh is None:
             return False

@@ -2,8 +2,8 @@
 
 A message is claimed by its own ID (a domain ID the producer gave it, never the SQS message
 ID) before it is sent, and the claim is released if sending fails, so a redelivery neither
-sends it twice nor loses it. A code's message expires with the code: sending it later would
-only confuse.
+sends it twice nor loses it. A code's message expires with the code (`Message.expires_at`):
+a late one is dropped, since sending it would only confuse.
 """
 
 from __future__ import annotations
@@ -47,13 +47,17 @@ def process_batch(batch: list[QueuedMessage], *, claims: ClaimStore, deliverer: 
         except (ValueError, KeyError, TypeError):
             log.error("a notify message that is not one of ours was dropped")
             continue
-        if message.to is None or not claims.claim_message(message.message_id, now + CLAIM_LIFETIME):
+        if message.to is None or message.expired(now):
+            continue
+        if not claims.claim_message(message.message_id, now + CLAIM_LIFETIME):
             continue
         try:
             deliverer.deliver(message)
-        except Exception:
+        except Exception as e:
             claims.release_message(message.message_id)
-            log.exception("%s to %s could not be sent; it will be tried again", message.channel, message.masked_to)
+            # No traceback: SNS's and SES's errors may repeat the address in full.
+            log.error("%s to %s could not be sent (%s); it will be tried again", message.channel,
+                      message.masked_to, getattr(e, "response", {}).get("Error", {}).get("Code", type(e).__name__))
             failed.append(queued.receipt_id)
             continue
         observability.count("MessagesSent")

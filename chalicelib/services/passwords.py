@@ -50,20 +50,20 @@ class PasswordReset:
     hasher: Hasher
 
     def forgot(self, who: Identifier, *, client: str, now: datetime) -> None:
-        _, to, subject = self._find(who, now)
-        self.codes.send(Purpose.RESET, subject, to, client=client, now=now, subject="重置密码验证码",
+        _, to, account_key = self._find(who, now)
+        self.codes.send(Purpose.RESET, account_key, to, client=client, now=now, subject="重置密码验证码",
                         text=lambda code: f"您正在重置证书查询验证系统的登录密码，验证码 {code}，5 分钟内有效。"
                                           "如非本人操作，请忽略。")
 
     def reset(self, who: Identifier, code: str, new_password: str, *, now: datetime) -> str:
         """The username; every session of the account ends and every lock is cleared."""
-        user_id, to, subject = self._find(who, now)
-        checked = self.codes.check(Purpose.RESET, subject, to, code, now=now)
+        user_id, to, account_key = self._find(who, now)
+        checked = self.codes.check(Purpose.RESET, account_key, to, code, now=now)
         user = self.accounts.user(user_id) if user_id else None
         if user is None:
             raise InvalidCode()  # no code is ever accepted for nobody; or the account was deleted meanwhile
         identity.check_password(user.username, new_password)
-        self.codes.use(Purpose.RESET, subject, checked)
+        self.codes.use(Purpose.RESET, account_key, checked)
         self.accounts.set_password(user, self.hasher.hash(new_password))
         accounts.tell(Contacts.of(user), self.codes.outbox, subject="账号密码已重置",
                       text=f"您的账号 {user.username} 的密码已通过验证码重置，所有设备已退出登录。"

@@ -721,3 +721,27 @@ def test_copies_a_failed_take_over_left_live_are_withdrawn_at_the_holders_next_p
     assert repo.annotations.annotation(copy.annotation_id).stored_status is AnnotationStatus.READY
     assert prove_by_sms(repo, outbox, real, phone) is False  # it holds the document already ...
     assert repo.annotations.annotation(copy.annotation_id).stored_status is AnnotationStatus.WITHDRAWN  # ... and now
+
+
+def test_a_code_message_that_comes_after_its_code_expired_is_dropped_not_sent(repo) -> None:
+    message = Message(channel="sms", to=a_phone(), subject="s", text="验证码 123456",
+                      expires_at=NOW + timedelta(minutes=5)).to_json()
+    deliverer = RecordingDeliverer()
+    batch = [notifying.QueuedMessage("r1", message)]
+    assert notifying.process_batch(batch, claims=repo.limits, deliverer=deliverer,
+                                   now=NOW + timedelta(minutes=5)) == []
+    assert deliverer.delivered == []
+
+
+def test_a_failed_send_is_logged_without_the_address_or_the_error_text(repo, caplog) -> None:
+    phone = a_phone()
+
+    class Refusing:
+        def deliver(self, message: Message) -> None:
+            raise RuntimeError(f"Invalid parameter: PhoneNumber +86{phone}")
+
+    caplog.set_level(logging.DEBUG, logger="chalicelib")
+    batch = [notifying.QueuedMessage("r1", Message(channel="sms", to=phone, subject="s", text="t").to_json())]
+    assert notifying.process_batch(batch, claims=repo.limits, deliverer=Refusing(), now=NOW) == ["r1"]
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "could not be sent" in logged and phone not in logged
