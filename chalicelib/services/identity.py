@@ -94,8 +94,6 @@ class Identity:
         if document.phone is not None or cert is None or not cert.proves(user.id_hash, certificate_no, name):
             raise ProofFailed()
         self._take_back(key, counted)
-        if document.user_id not in (None, user.user_id):
-            raise IdDocumentClaimed()
         return self.take(user, ProofMethod.CERTIFICATE_NO, now=now)
 
     def take(self, user: User, method: ProofMethod, *, now: datetime, phone: str | None = None) -> bool:
@@ -109,6 +107,8 @@ class Identity:
                 return False
             other = document.user_id if document.user_id != user.user_id else None
             owner = self.documents.user(other) if other else None
+            if owner is not None and not owner.proven:
+                owner = None  # a document names only a proven account; if not, it holds nothing to take
             if owner is not None and method is ProofMethod.CERTIFICATE_NO:
                 raise IdDocumentClaimed()
             verified = phone if method is ProofMethod.SMS and not user.phone_verified else None
