@@ -655,12 +655,12 @@ def test_an_application_under_way_when_its_account_loses_the_document_makes_no_c
     assert not repo.certificate(cert.certificate_id).quota_slots
 
 
-class ReadyMeanwhile:
-    """The copies as the take-over sees them, with the render finishing between its read and its
-    write: the first give-back of a pending copy finds it ready."""
+class Copies:
+    """The copies as a take-over sees them: the repository's, with something happening at the
+    first give-back (`first`)."""
 
-    def __init__(self, repo, copy_id: str) -> None:  # type: ignore[no-untyped-def]
-        self.repo, self.copy_id, self.rendered = repo, copy_id, False
+    def __init__(self, repo) -> None:  # type: ignore[no-untyped-def]
+        self.repo, self.happened = repo, False
 
     def annotation(self, annotation_id: str) -> Annotation | None:
         return self.repo.annotations.annotation(annotation_id)
@@ -669,10 +669,21 @@ class ReadyMeanwhile:
         return self.repo.annotations.annotations_of(certificate_id, limit)
 
     def give_back(self, annotation: Annotation, now: datetime) -> bool:
-        if not self.rendered:
-            self.rendered = True
-            render(self.copy_id)
+        if not self.happened:
+            self.happened = True
+            self.first(annotation)
         return bool(self.repo.annotations.give_back(annotation, now))
+
+    def first(self, annotation: Annotation) -> None:
+        raise NotImplementedError
+
+
+class ReadyMeanwhile(Copies):
+    """The render finishes between the take-over's read and its write: the first give-back of a
+    pending copy finds it ready."""
+
+    def first(self, annotation: Annotation) -> None:
+        render(annotation.annotation_id)
 
 
 def test_a_copy_that_becomes_ready_while_the_take_over_withdraws_it_is_withdrawn_all_the_same(repo, outbox) -> None:
@@ -681,27 +692,15 @@ def test_a_copy_that_becomes_ready_while_the_take_over_withdraws_it_is_withdrawn
     identity(repo, outbox).prove_by_certificate(squatter, cert.certificate_no, "王芳", now=NOW)
     copy = apply(repo, repo.certificate(cert.certificate_id), account_id=squatter.user_id)
     assert give_back_copies(squatter.id_hash, made_by=lambda account: account == squatter.user_id, certificates=repo,
-                            copies=ReadyMeanwhile(repo, copy.annotation_id), now=NOW) == 1
+                            copies=ReadyMeanwhile(repo), now=NOW) == 1
     assert repo.annotations.annotation(copy.annotation_id).stored_status is AnnotationStatus.WITHDRAWN
 
 
-class FailingOnce:
-    """The copies, with the first give-back failing as a timeout or a throttle would."""
+class FailingOnce(Copies):
+    """The first give-back fails, as a timeout or a throttle would."""
 
-    def __init__(self, repo) -> None:  # type: ignore[no-untyped-def]
-        self.repo, self.failed = repo, False
-
-    def annotation(self, annotation_id: str) -> Annotation | None:
-        return self.repo.annotations.annotation(annotation_id)
-
-    def annotations_of(self, certificate_id: str, limit: int | None = None) -> list[Annotation]:
-        return self.repo.annotations.annotations_of(certificate_id, limit)
-
-    def give_back(self, annotation: Annotation, now: datetime) -> bool:
-        if not self.failed:
-            self.failed = True
-            raise RuntimeError("DynamoDB timed out")
-        return bool(self.repo.annotations.give_back(annotation, now))
+    def first(self, annotation: Annotation) -> None:
+        raise RuntimeError("DynamoDB timed out")
 
 
 def test_copies_a_failed_take_over_left_live_are_withdrawn_at_the_holders_next_proof(repo, outbox) -> None:
