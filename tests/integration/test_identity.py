@@ -102,6 +102,17 @@ def fresh(repo, user: User) -> User:  # type: ignore[no-untyped-def]
     return found
 
 
+def a_code_sent(repo, outbox: RecordingOutbox) -> tuple[User, Identity, str, str]:  # type: ignore[no-untyped-def]
+    """An unproven account of a document with a phone on record, to which an identity code went:
+    the account, the service, the phone and the code."""
+    phone = a_phone()
+    id_number, _ = a_document(repo, phone)
+    user = an_account(repo, id_number)
+    service = identity(repo, outbox)
+    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
+    return user, service, phone, outbox.code_to(phone)
+
+
 def prove_by_sms(repo, outbox: RecordingOutbox, user: User, phone: str) -> bool:  # type: ignore[no-untyped-def]
     service = identity(repo, outbox)
     service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
@@ -215,12 +226,7 @@ def test_ten_accounts_racing_to_prove_one_document_by_sms_leave_exactly_one_hold
 
 
 def test_ten_parallel_submissions_of_one_right_code_prove_exactly_once(repo, outbox) -> None:
-    phone = a_phone()
-    id_number, _ = a_document(repo, phone)
-    user = an_account(repo, id_number)
-    service = identity(repo, outbox)
-    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
-    code = outbox.code_to(phone)
+    user, service, _, code = a_code_sent(repo, outbox)
 
     def attempt(_: int) -> str:
         try:
@@ -236,12 +242,7 @@ def test_ten_parallel_submissions_of_one_right_code_prove_exactly_once(repo, out
 
 def test_a_code_is_void_after_five_wrong_tries_and_after_five_minutes_and_a_resend_voids_the_last(repo,
                                                                                                  outbox) -> None:
-    phone = a_phone()
-    id_number, _ = a_document(repo, phone)
-    user = an_account(repo, id_number)
-    service = identity(repo, outbox)
-    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
-    code = outbox.code_to(phone)
+    user, service, phone, code = a_code_sent(repo, outbox)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(5):
         with pytest.raises(InvalidCode):
@@ -540,12 +541,7 @@ def test_proving_again_with_a_stale_read_of_the_account_changes_nothing_and_fail
 
 
 def test_twenty_parallel_wrong_guesses_use_up_a_code_and_no_more_than_five_are_compared(repo, outbox) -> None:
-    phone = a_phone()
-    id_number, _ = a_document(repo, phone)
-    user = an_account(repo, id_number)
-    service = identity(repo, outbox)
-    service.send_code(user.user_id, user.id_hash, client="198.51.100.1", now=NOW)
-    code = outbox.code_to(phone)
+    user, service, _, code = a_code_sent(repo, outbox)
     wrong = [f"{(int(code) + i) % 10**6:06d}" for i in range(1, 21)]
 
     def guess(code: str) -> None:
