@@ -24,10 +24,13 @@ class Settings:
     verifications_table: str
     rate_limits_table: str
     codes_table: str
+    imports_table: str
     files_bucket: str
     render_queue_url: str
     render_dlq_url: str
     notify_queue_url: str
+    import_queue_url: str
+    import_dlq_url: str
     token_key_secret_id: str
     id_hash_key_secret_id: str
     signing_secret_id: str
@@ -53,10 +56,13 @@ ENV_NAMES = {
     "verifications_table": "VERIFICATIONS_TABLE",
     "rate_limits_table": "RATE_LIMITS_TABLE",
     "codes_table": "CODES_TABLE",
+    "imports_table": "IMPORTS_TABLE",
     "files_bucket": "FILES_BUCKET",
     "render_queue_url": "RENDER_QUEUE_URL",
     "render_dlq_url": "RENDER_DLQ_URL",
     "notify_queue_url": "NOTIFY_QUEUE_URL",
+    "import_queue_url": "IMPORT_QUEUE_URL",
+    "import_dlq_url": "IMPORT_DLQ_URL",
     "token_key_secret_id": "TOKEN_KEY_SECRET_ID",
     "id_hash_key_secret_id": "ID_HASH_KEY_SECRET_ID",
     "signing_secret_id": "SIGNING_SECRET_ID",
