@@ -19,7 +19,7 @@ apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missi
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-.PHONY: run test lint typecheck unit integration e2e bench package clean deps system-deps build-deps
+.PHONY: run test lint typecheck unit integration e2e bench smoke package template-checks checkov-deps clean deps system-deps build-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,16 +56,39 @@ e2e: deps
 test: deps system-deps lint typecheck
 	$(PY) -m pytest -q -n 2 --dist loadfile tests
 	$(MAKE) --no-print-directory package
+	$(MAKE) --no-print-directory template-checks
 
 bench: deps package
 	$(PY) bench/run.py
+
+# After deploying: make smoke BASE_URL=https://<api-id>.execute-api.<region>.amazonaws.com/api, with the
+# test holder's SMOKE_USERNAME and SMOKE_PASSWORD in the environment (README, "Smoke test after deploying").
+smoke: deps
+	@test -n "$(BASE_URL)" || { echo "usage: make smoke BASE_URL=https://<api-id>.execute-api.<region>.amazonaws.com/api"; exit 2; }
+	$(PY) -m infra.smoke --base-url "$(BASE_URL)"
 
 # The deployable template: chalice package merged with infra/, checked by cfn-lint.
 package: deps build-deps
 	rm -rf build/package
 	$(PY) -m infra.package prod
-	$(VENV)/bin/cfn-lint build/package/sam.json
+	$(VENV)/bin/cfn-lint --regions cn-north-1 us-east-1 -- build/package/sam.json
 	@ls -l build/package/deployment.zip | awk '{printf "Lambda package: %.1f MB\n", $$5/1048576}'
 
+# checkov in a virtualenv of its own (its dependencies clash with the project's), pinned in
+# infra/requirements-checkov.txt; pip shows its progress (about 100 packages, once).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): infra/requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar on -r infra/requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+checkov-deps: $(CHECKOV_STAMP)
+
+# The packaged template (make package first): checkov with infra/checkov.yaml's accepted findings,
+# and created in moto's CloudFormation after the SAM transform (infra/template_checks.py).
+template-checks: deps checkov-deps
+	$(PY) -m infra.template_checks
+
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib import workers
+from chalicelib import rotation, workers
 from chalicelib.api import account, auth, holder, pages, public, verify
 from chalicelib.api.middleware import http_middleware
 
@@ -17,3 +17,4 @@ app.register_blueprint(holder.bp)
 app.register_blueprint(verify.bp)
 app.register_blueprint(pages.bp)
 app.register_blueprint(workers.bp)
+app.register_blueprint(rotation.bp)

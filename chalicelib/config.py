@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from chalicelib.domain.batches import ROWS_PER_CHUNK
 from chalicelib.domain.codes import SendLimits
 
 
@@ -39,8 +40,18 @@ class Settings:
     token_lifetime_seconds: int = 7200
     notify_sender: str = "noreply@certificates.example.cn"
     send_limits: SendLimits = field(default_factory=SendLimits)
+    # Rows per chunk of a batch file (domain.batches): each chunk loads far inside a function's timeout.
+    import_rows_per_chunk: int = ROWS_PER_CHUNK
     # Set only by the local stack: messages are written to standard output (its outbox) as well.
     outbox: bool = False
+    # How the notifier sends (README, "E-mail and SMS transports"): aws-cn has no SES and no SNS SMS.
+    notify_email_transport: str = "ses"
+    notify_sms_transport: str = "sns"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password_secret_id: str | None = None
+    smtp_security: str = "starttls"
     # Set only by the local stack for end-to-end tests (see domain.clock.OffsetClock).
     clock_offset_file: str | None = None
 
@@ -86,13 +97,44 @@ class ConfigurationError(RuntimeError):
 def _send_limits() -> SendLimits:
     values: dict[str, int] = {}
     for name, env in LIMIT_ENV_NAMES.items():
-        raw = os.environ.get(env, "").strip()
-        if raw:
-            try:
-                values[name] = int(raw)
-            except ValueError as e:
-                raise ConfigurationError(f"environment variable {env} must be a whole number") from e
+        if os.environ.get(env, "").strip():
+            values[name] = _whole_number(env, 0)
     return SendLimits(**values)
+
+
+def _whole_number(env: str, default: int) -> int:
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as e:
+        raise ConfigurationError(f"environment variable {env} must be a whole number") from e
+
+
+# Each choice's environment variable, its values and (first) its default.
+CHOICES = {
+    "notify_email_transport": ("NOTIFY_EMAIL_TRANSPORT", ("ses", "smtp")),
+    "notify_sms_transport": ("NOTIFY_SMS_TRANSPORT", ("sns", "none")),
+    "smtp_security": ("SMTP_SECURITY", ("starttls", "tls", "none")),
+}
+
+
+def _choice(field_name: str) -> str:
+    env, allowed = CHOICES[field_name]
+    value = os.environ.get(env, "").strip().lower() or allowed[0]
+    if value not in allowed:
+        raise ConfigurationError(f"environment variable {env} must be one of: {', '.join(allowed)}")
+    return value
+
+
+def _port(env: str, default: int) -> int:
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigurationError(f"environment variable {env} must be a port number")
+    return int(raw)
 
 
 def _require(name: str) -> str:
@@ -113,6 +155,14 @@ def get_settings() -> Settings:
         notify_sender=os.environ.get("NOTIFY_SENDER", "noreply@certificates.example.cn"),
         clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None,
         send_limits=_send_limits(),
+        import_rows_per_chunk=_whole_number("IMPORT_ROWS_PER_CHUNK", ROWS_PER_CHUNK),
         outbox=os.environ.get("NOTIFY_OUTBOX", "") == "stdout",
+        notify_email_transport=_choice("notify_email_transport"),
+        notify_sms_transport=_choice("notify_sms_transport"),
+        smtp_security=_choice("smtp_security"),
+        smtp_host=os.environ.get("SMTP_HOST", "").strip() or None,
+        smtp_port=_port("SMTP_PORT", 587),
+        smtp_username=os.environ.get("SMTP_USERNAME") or None,
+        smtp_password_secret_id=os.environ.get("SMTP_PASSWORD_SECRET_ID", "").strip() or None,
         **values,  # type: ignore[arg-type]  # every field named in ENV_NAMES is a str
     )

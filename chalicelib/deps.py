@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import botocore.session
 
-from chalicelib.config import get_settings
+from chalicelib.config import ConfigurationError, Settings, get_settings
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.clock import utcnow
-from chalicelib.notify import Notifier, Outbox
-from chalicelib.queue import DeadLetters, RenderQueue
+from chalicelib.notify import NoSms, Notifier, NotSent, Outbox, SesEmail, SmtpEmail, SnsSms, Transport
+from chalicelib.queue import ChunkQueue, DeadLetters, RenderQueue
 from chalicelib.repositories import Repository
+from chalicelib.secret_store import SecretStore, load_pdf_signer
 from chalicelib.security import IdHasher, PasswordHasher, TokenSigner
 from chalicelib.services import rendering
 from chalicelib.services.account_data import Deletion
@@ -92,6 +93,11 @@ def render_queue() -> RenderQueue:
 
 
 @lru_cache(maxsize=1)
+def chunk_queue() -> ChunkQueue:
+    return ChunkQueue(session(), get_settings().import_queue_url)
+
+
+@lru_cache(maxsize=1)
 def dead_letters() -> DeadLetters:
     return DeadLetters(session(), get_settings().render_dlq_url)
 
@@ -99,7 +105,37 @@ def dead_letters() -> DeadLetters:
 @lru_cache(maxsize=1)
 def notifier() -> Notifier:
     settings = get_settings()
-    return Notifier(session(), settings.notify_sender, outbox=settings.outbox)
+    return Notifier(email=_email_transport(settings), sms=_sms_transport(settings), outbox=settings.outbox)
+
+
+def _email_transport(settings: Settings) -> Transport:
+    if settings.notify_email_transport == "ses":
+        return SesEmail(session(), settings.notify_sender)
+    if not settings.smtp_host:
+        raise ConfigurationError("NOTIFY_EMAIL_TRANSPORT is smtp but SMTP_HOST is not set")
+    # Without SMTP_USERNAME the server is used without AUTH, and the secret (the template always
+    # names it) is never read.
+    secret_id = settings.smtp_password_secret_id
+    if settings.smtp_username and not secret_id:
+        raise ConfigurationError("SMTP_USERNAME is set but SMTP_PASSWORD_SECRET_ID (the secret holding its "
+                                 "password) is not")
+    return SmtpEmail(host=settings.smtp_host, port=settings.smtp_port, sender=settings.notify_sender,
+                     security=settings.smtp_security, username=settings.smtp_username,
+                     password=partial(_smtp_password, secret_id) if settings.smtp_username and secret_id else None)
+
+
+def _smtp_password(secret_id: str) -> str:
+    # Read at each connection, not cached: a changed password works at once, and an empty secret
+    # (the template creates it without a value) fails each send loudly until ops fill it.
+    value = secret_store().value(secret_id)
+    if not value:
+        raise NotSent(f"the SMTP password secret {secret_id} (SMTP_PASSWORD_SECRET_ID) has no value")
+    return value
+
+
+def _sms_transport(settings: Settings) -> Transport:
+    # aws-cn has no SNS SMS: `none` fails every SMS loudly; a China SMS provider would be a third.
+    return SnsSms(session()) if settings.notify_sms_transport == "sns" else NoSms()
 
 
 @lru_cache(maxsize=1)
@@ -123,9 +159,9 @@ def copy_renderer() -> rendering.Renderer:
 
 @lru_cache(maxsize=1)
 def pdf_signer() -> PdfSigner:
-    from chalicelib.signing import PdfSigner, SigningMaterial
-
-    return PdfSigner(SigningMaterial.from_json(_secret(get_settings().signing_secret_id)))
+    # Not through `_secret`: an empty or malformed value fails this attempt (loudly) and is read
+    # again at the next, so copies are signed as soon as ops fill the secret, without a cold start.
+    return load_pdf_signer(secret_store(), get_settings().signing_secret_id)
 
 
 def glyph_check() -> Callable[[str], set[str]]:
@@ -147,9 +183,16 @@ def _secret(secret_id: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def secret_store() -> SecretStore:
+    return SecretStore(session())
+
+
+@lru_cache(maxsize=1)
 def token_signer() -> TokenSigner:
+    # Not through `_secret`: the signer holds AWSCURRENT and AWSPREVIOUS and asks again when the
+    # key rotates (security.TokenSigner).
     settings = get_settings()
-    return TokenSigner(_secret(settings.token_key_secret_id),
+    return TokenSigner(partial(secret_store().token_keys, settings.token_key_secret_id),
                        timedelta(seconds=settings.token_lifetime_seconds))
 
 
@@ -193,8 +236,9 @@ def deletion() -> Deletion:
     return Deletion(store=repo.accounts, passwords=passwords(), certificates=repo, copies=repo.annotations)
 
 
-_CACHED = (session, clock, pdf_signer, repository, files, render_queue, dead_letters, notifier, outbox, links, _secret,
-           token_signer, id_hasher, password_hasher)
+_CACHED = (session, clock, pdf_signer, repository, files, render_queue, chunk_queue, dead_letters, notifier, outbox,
+           links, _secret,
+           secret_store, token_signer, id_hasher, password_hasher)
 
 
 def reset() -> None:

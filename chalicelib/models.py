@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -76,6 +78,8 @@ class IdDocumentModel(Model):
     phone = UnicodeAttribute(null=True)
     # "<when the file was first loaded>#<line>": a phone changes only for a greater stamp.
     phone_stamp = UnicodeAttribute(null=True)
+    # "<object version>#<line>" of the row that set it, so a retried load knows its own write.
+    phone_loaded_by = UnicodeAttribute(null=True)
 
 
 class ImportFileModel(Model):
@@ -87,6 +91,27 @@ class ImportFileModel(Model):
 
     key = UnicodeAttribute(hash_key=True)
     first_loaded_at = UTCDateTimeAttribute(null=True)
+
+
+class ImportModel(Model):
+    """One version of a batch file being loaded in chunks (domain.batches): its layout, the
+    chunks done and the chunks that died, and when its report was written."""
+
+    class Meta:
+        table_name = "unbound-imports"
+
+    import_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute()
+    version = UnicodeAttribute()
+    # The chunks as JSON: [{"index", "start", "end", "first_line", "last_line"}, ...]
+    chunks = JSONAttribute()
+    header = UnicodeAttribute(null=True)
+    started_at = UTCDateTimeAttribute()
+    first_loaded_at = UTCDateTimeAttribute()
+    done = NumberSetAttribute(null=True)
+    failed = NumberSetAttribute(null=True)
+    reported_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()
 
 
 class RevokedTokenModel(Model):
@@ -150,6 +175,12 @@ class CertificateModel(Model):
     latest_annotation_id = UnicodeAttribute(null=True)
     # "1" from the moment a certificate is first loaded until its holder has been told.
     announce = UnicodeAttribute(null=True)
+    # The batch row that last changed it (domain.batches.RowStamp): its order, and its load.
+    row_stamp = UnicodeAttribute(null=True)
+    loaded_by = UnicodeAttribute(null=True)
+    # A hash of the values a batch row gives, so that a batch tells an unchanged row by reading
+    # three small attributes (repositories.certificates.load_certificates).
+    row_digest = UnicodeAttribute(null=True)
     # The quota slots live on the certificate, so that one read gives the certificate and its
     # quota, and claiming a slot is a condition on the same item (see QUOTA_SLOTS).
     quota_slot_0 = QuotaSlotAttribute(null=True)  # type: ignore[no-untyped-call]
@@ -320,6 +351,7 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (UserKeyModel, "user_keys_table"),
     (IdDocumentModel, "user_keys_table"),
     (ImportFileModel, "user_keys_table"),
+    (ImportModel, "imports_table"),
     (RevokedTokenModel, "revoked_tokens_table"),
     (CertificateModel, "certificates_table"),
     (AnnotationModel, "annotations_table"),

@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 SERVICE = "certificates"
 NAMESPACE = "CertificateService"
@@ -39,6 +39,15 @@ def correlate(correlation_id: str) -> None:
 
 def count(name: str, value: float = 1) -> None:
     metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def count_by(name: str, value: float = 1, **dimensions: str) -> None:
+    """A count with dimensions of its own, published at once (Powertools' single metric): the
+    invocation's metrics share one set of dimensions, so `count(name)` beside it keeps the total
+    that an alarm watches."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE,
+                       default_dimensions={"service": SERVICE, **dimensions}):
+        pass
 
 
 def milliseconds(name: str, value: float) -> None:

@@ -1,4 +1,4 @@
-"""A thin adapter over SQS: the render queue."""
+"""A thin adapter over SQS: the render queue and the import chunks' queue."""
 
 from __future__ import annotations
 
@@ -54,3 +54,25 @@ class DeadLetters:
                 except (ValueError, KeyError, TypeError):
                     continue
         return found
+
+
+class ChunkQueue:
+    """The import chunks' queue: one message per chunk of a batch file."""
+
+    def __init__(self, session: Any, url: str, attempts: int = 3) -> None:
+        self.url = url
+        self.attempts = attempts
+        self._sqs = session.client("sqs")
+
+    def send_chunks(self, import_id: str, indexes: list[int]) -> None:
+        for first in range(0, len(indexes), 10):  # SendMessageBatch takes ten
+            entries = {str(i): json.dumps({"import_id": import_id, "chunk": i}) for i in indexes[first:first + 10]}
+            for attempt in range(self.attempts):
+                got = self._sqs.send_message_batch(QueueUrl=self.url, Entries=[
+                    {"Id": entry_id, "MessageBody": body} for entry_id, body in entries.items()])
+                entries = {f["Id"]: entries[f["Id"]] for f in got.get("Failed", [])}
+                if not entries:
+                    break
+                if attempt == self.attempts - 1:
+                    raise SendFailed(f"{import_id}: chunks {sorted(entries)}")
+                time.sleep(0.05 * 2 ** attempt)

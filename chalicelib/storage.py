@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -11,11 +10,17 @@ from urllib.parse import quote
 
 from botocore.config import Config
 
+from chalicelib.domain.batches import ObjectVersion
+
 MAX_LINK_LIFETIME = timedelta(seconds=300)
 
 
 def annotation_key(annotation_id: str) -> str:
     return f"annotations/{annotation_id}.pdf"
+
+
+def _version(version_id: str) -> dict[str, str]:
+    return {} if version_id == "null" or version_id.startswith("null:") else {"VersionId": version_id}
 
 
 def content_disposition(disposition: str, filename: str) -> str:
@@ -38,23 +43,36 @@ class FileStore:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
                             ServerSideEncryption="AES256")
 
-    def lines(self, key: str) -> Iterator[str]:
-        """A text object's lines, streamed (a BOM, if any, is dropped)."""
-        body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+    def object_version(self, key: str) -> ObjectVersion:
+        """The object's current version, and its ETag (for an upload in one part, the MD5 of its
+        bytes: the same bytes under any name, the same tag). A bucket never versioned says "null"."""
+        head = self._s3.head_object(Bucket=self.bucket, Key=key)
+        return ObjectVersion(str(head.get("VersionId") or "null"), str(head["ETag"]).strip('"'),
+                             head["LastModified"].isoformat())
+
+    def blocks(self, key: str, version_id: str, size: int = 1 << 20) -> Iterator[bytes]:
+        """One version of an object, streamed in blocks."""
+        body = self._s3.get_object(Bucket=self.bucket, Key=key, **_version(version_id))["Body"]
         try:
-            yield from codecs.getreader("utf-8-sig")(body)
+            yield from body.iter_chunks(size)
         finally:
             body.close()
 
-    def version(self, key: str) -> str:
-        """What tells this content from another: its ETag (for an upload in one part, the MD5 of its
-        bytes: the same bytes under any name, the same tag)."""
-        return str(self._s3.head_object(Bucket=self.bucket, Key=key)["ETag"]).strip('"')
+    def byte_range(self, key: str, version_id: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of one version of an object."""
+        if end <= start:
+            return b""
+        got = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end - 1}",
+                                  **_version(version_id))
+        return bytes(got["Body"].read())
 
-    def put_report(self, key: str, report: dict[str, Any]) -> None:
+    def put_json(self, key: str, data: dict[str, Any]) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, ContentType="application/json; charset=utf-8",
                             ServerSideEncryption="AES256",
-                            Body=json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"))
+                            Body=json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"))
+
+    def get_json(self, key: str) -> dict[str, Any]:
+        return dict(json.loads(self.get(key)))
 
     def get(self, key: str) -> bytes:
         return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())

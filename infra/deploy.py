@@ -32,6 +32,7 @@ OUTPUT_ENV = {
     "TokenKeySecretId": "TOKEN_KEY_SECRET_ID",
     "IdHashKeySecretId": "ID_HASH_KEY_SECRET_ID",
     "SigningSecretId": "SIGNING_SECRET_ID",
+    "SmtpPasswordSecretId": "SMTP_PASSWORD_SECRET_ID",
 }
 
 
@@ -95,6 +96,12 @@ def deploy(session: Any, stack_name: str = "certificates") -> dict[str, str]:
             ddb.update_time_to_live(
                 TableName=table,
                 TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True})
+    # Nor does it turn on a bucket's versioning (batch imports are keyed by the object's version).
+    s3 = session.client("s3")
+    for logical, res in doc["Resources"].items():
+        versioning = (res.get("Properties") or {}).get("VersioningConfiguration")
+        if res["Type"] == "AWS::S3::Bucket" and versioning and versioning.get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=resources[logical], VersioningConfiguration={"Status": "Enabled"})
     outputs.update(_create_secrets(session, stack_name, doc, outputs))
     # The reminders' sender; in AWS its domain is verified once, by hand, in SES.
     session.client("ses").verify_email_identity(EmailAddress=SENDER)

@@ -341,8 +341,8 @@ class EventPump:
 
     def _s3_loop(self, name: str, prefix: str, suffix: str, handler: Callable[..., Any],
                  make_event: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[], None]:
-        """Polls the bucket (moto sends no notifications) and delivers each new or changed
-        object once, as S3 or EventBridge would."""
+        """Polls the bucket (moto sends no notifications) and delivers each upload once, as S3
+        or EventBridge would."""
         import boto3
 
         s3 = boto3.client("s3")
@@ -357,9 +357,11 @@ class EventPump:
                         log.exception("listing s3://%s failed", self.bucket)
                     continue
                 for obj in objects:
-                    if self._seen_objects.get(obj["Key"]) == obj["ETag"]:
+                    # Every upload is an event, the same bytes again too: told apart by their time.
+                    upload = f"{obj['ETag']}@{obj['LastModified'].isoformat()}"
+                    if self._seen_objects.get(obj["Key"]) == upload:
                         continue
-                    self._seen_objects[obj["Key"]] = obj["ETag"]
+                    self._seen_objects[obj["Key"]] = upload
                     try:
                         log.info("%s: %s", name, obj["Key"])
                         handler(make_event(obj), _Context(name))
@@ -432,14 +434,16 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from app import app
 
+    pump = EventPump(app, {"render": os.environ["RENDER_QUEUE_URL"], "notify": os.environ["NOTIFY_QUEUE_URL"],
+                           "import": os.environ["IMPORT_QUEUE_URL"],
+                           "import-dead-letters": os.environ["IMPORT_DLQ_URL"]},
+                     os.environ["FILES_BUCKET"])
+    pump.start()
     if not args.no_demo:
         from infra.demo import load_demo
 
         load_demo(app)
     server = start_api(app, args.host, args.port)
-    pump = EventPump(app, {"render": os.environ["RENDER_QUEUE_URL"], "notify": os.environ["NOTIFY_QUEUE_URL"]},
-                     os.environ["FILES_BUCKET"])
-    pump.start()
 
     elapsed = time.perf_counter() - started
     print(f"""

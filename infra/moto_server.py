@@ -1,5 +1,5 @@
 """The local stack's embedded AWS: moto's server, with DynamoDB requests taken one at a time,
-transactions rolled back item by item, queries that read their partition, and keep-alive.
+transactions rolled back item by item, queries that read their partition, keep-alive, and faults on request.
 
     python -m infra.moto_server HOST PORT
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import inspect
 import io
+import json
 import sys
 import threading
 import types
@@ -222,6 +223,47 @@ class Dispatcher(DomainDispatcherApplication):
         return self._backends[host]
 
 
+class Faults:
+    """Faults the end-to-end tests ask the embedded AWS for, as AWS sometimes answers: `POST
+    /_faults {"target": "DynamoDB_20120810.UpdateItem", "contains": "<table name>", "count": 1}`
+    makes the next `count` DynamoDB requests of that operation whose body contains the string
+    fail with an error no client retries (400 ValidationException), as a request refused or a
+    function stopped halfway would leave things. Nothing here answers differently otherwise."""
+
+    ERROR = b'{"__type": "com.amazon.coral.validate#ValidationException", "message": "injected fault"}'
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.pending: list[dict[str, Any]] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") == "/_faults" and environ.get("REQUEST_METHOD") == "POST":
+            with self.lock:
+                self.pending.append(json.loads(environ["wsgi.input"].read() or b"{}"))
+            start_response("204 No Content", [])
+            return [b""]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target and self.pending:
+            body = environ["wsgi.input"].read()
+            environ["wsgi.input"] = io.BytesIO(body)
+            if self._take(target, body.decode("utf-8", errors="replace")):
+                start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0"),
+                                                   ("Content-Length", str(len(self.ERROR)))])
+                return [self.ERROR]
+        return self.app(environ, start_response)
+
+    def _take(self, target: str, body: str) -> bool:
+        with self.lock:
+            for fault in self.pending:
+                if fault.get("target") == target and str(fault.get("contains", "")) in body:
+                    fault["count"] = int(fault.get("count", 1)) - 1
+                    if fault["count"] <= 0:
+                        self.pending.remove(fault)
+                    return True
+        return False
+
+
 class _NothingLeft:
     """What werkzeug's after-response drain reads from once the body has been read (below)."""
 
@@ -287,7 +329,7 @@ def main(host: str, port: str) -> None:
     install_item_rollback()
     install_partition_queries()
     install_serialized_dynamodb()
-    app = Dispatcher(create_backend_app)
+    app = Faults(Dispatcher(create_backend_app))
     run_simple(host, int(port), app, threaded=True, use_reloader=False, request_handler=RequestHandler)
 
 

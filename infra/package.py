@@ -1,5 +1,6 @@
-"""`make package`: merge resources.yaml and overrides.yaml into one merge template and run
-`chalice package --merge-template` with it, into build/."""
+"""`make package`: merge resources.yaml, overrides.yaml and operations.yaml into one merge
+template, run `chalice package --merge-template` with it, into build/, and give every function
+what infra/operations.py says each one gets."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.deploy import load_template
+from infra.operations import for_every_function
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -35,10 +37,21 @@ def _intrinsic(value: dict[str, Any]) -> bool:
     return len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))
 
 
+# Merged in this order over Chalice's template: the stateful resources (the local stack's too),
+# the functions' wiring and roles, what only the deployed stack has.
+MERGED = ("resources.yaml", "overrides.yaml", "operations.yaml")
+
+
+def merge_template() -> dict[str, Any]:
+    """What `chalice package` gets as its merge template (build/merge.json)."""
+    merged: dict[str, Any] = {}
+    for name in MERGED:
+        merged = deep_merge(merged, load_template((ROOT / "infra" / name).read_text(encoding="utf-8")))
+    return merged
+
+
 def main(stage: str = "prod") -> int:
-    resources = load_template((ROOT / "infra" / "resources.yaml").read_text(encoding="utf-8"))
-    overrides = load_template((ROOT / "infra" / "overrides.yaml").read_text(encoding="utf-8"))
-    merged = deep_merge(resources, overrides)
+    merged = merge_template()
     BUILD.mkdir(exist_ok=True)
     merge_file = BUILD / "merge.json"
     merge_file.write_text(json.dumps(merged, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -47,7 +60,10 @@ def main(stage: str = "prod") -> int:
                "--merge-template", str(merge_file), str(BUILD / "package")]
     code = subprocess.run(command, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
     if code == 0:
-        _same_python_as_lambda(BUILD / "package" / "sam.json")
+        template = BUILD / "package" / "sam.json"
+        template.write_text(json.dumps(for_every_function(json.loads(template.read_text(encoding="utf-8"))),
+                                       ensure_ascii=False, indent=2), encoding="utf-8")
+        _same_python_as_lambda(template)
         package = BUILD / "package" / "deployment.zip"
         slim(package)
         loaded = probe(package)

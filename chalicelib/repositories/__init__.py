@@ -13,6 +13,7 @@ from chalicelib.models import bind_models
 from chalicelib.repositories.accounts import AccountRepository
 from chalicelib.repositories.annotations import AnnotationRepository
 from chalicelib.repositories.certificates import CertificateRepository
+from chalicelib.repositories.imports import ImportRepository
 from chalicelib.repositories.limits import LimitRepository
 
 
@@ -26,6 +27,8 @@ class Repository(CertificateRepository):
         self.annotations = AnnotationRepository(self._connection)
         self.accounts = AccountRepository(self._connection)
         self.limits = LimitRepository(self._connection)
+        self.imports = ImportRepository()
 
 
-__all__ = ["AccountRepository", "AnnotationRepository", "CertificateRepository", "LimitRepository", "Repository"]
+__all__ = ["AccountRepository", "AnnotationRepository", "CertificateRepository", "ImportRepository", "LimitRepository",
+           "Repository"]

@@ -26,6 +26,7 @@ from chalicelib.domain.accounts import (
     SessionState,
     User,
 )
+from chalicelib.domain.batches import RowStamp
 from chalicelib.domain.errors import ConcurrentUpdate, UsernameTaken
 from chalicelib.domain.identity import username_key
 from chalicelib.models import (
@@ -194,16 +195,19 @@ class AccountRepository:
         user_id = self.document(holder_key).user_id
         return self.user(user_id) if user_id else None
 
-    def record_phone(self, holder_key: str, phone: str, stamp: str) -> bool:
+    def record_phone(self, holder_key: str, phone: str, stamp: RowStamp) -> bool:
         """Set the phone on record from a batch row stamped `stamp`; False (nothing written) when
-        the phone is the same, or was set by a row of a later (or the same) stamp."""
-        newer = IdDocumentModel.phone_stamp.does_not_exist() | (IdDocumentModel.phone_stamp < stamp)
+        the phone is the same, or was set by a row of a later (or the same) stamp, unless this
+        very row set it (a load run again)."""
+        newer = IdDocumentModel.phone_stamp.does_not_exist() | (IdDocumentModel.phone_stamp < stamp.order)
         other = IdDocumentModel.phone.does_not_exist() | (IdDocumentModel.phone != phone)
+        again = IdDocumentModel.phone_loaded_by == stamp.loaded_by
         try:
             update_returning_nothing(IdDocumentModel, document_item_key(holder_key),
                                      actions=[IdDocumentModel.phone.set(phone),
-                                              IdDocumentModel.phone_stamp.set(stamp)],
-                                     condition=newer & other)
+                                              IdDocumentModel.phone_stamp.set(stamp.order),
+                                              IdDocumentModel.phone_loaded_by.set(stamp.loaded_by)],
+                                     condition=(newer & other) | again)
         except UpdateError as e:
             if conditional_failed(e):
                 return False

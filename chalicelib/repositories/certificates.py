@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.annotations import QuotaSlot
+from chalicelib.domain.batches import RowStamp
 from chalicelib.domain.certificates import Certificate, CertificateStatus
 from chalicelib.models import QUOTA_SLOTS, CertificateModel
-from chalicelib.repositories.base import conditional_failed
+from chalicelib.repositories.base import cancelled_items, conditional_failed
 
 ANNOUNCE = "1"
+# What a batch needs to know of a stored certificate to tell whether a row changes it.
+_LOAD_STATE = ["certificate_id", "row_digest", "row_stamp", "loaded_by"]
 _CERTIFICATE_FIELDS = ("certificate_no", "qualification", "level", "specialty", "holder_name", "id_type",
                        "id_number", "holder_key", "issued_on", "approved_on", "issuer_name", "issuer_contact",
                        "status", "file_key")
 
 
 class CertificateRepository:
+    _connection: Connection
+
     def certificates_of(self, holder_key: str) -> list[Certificate]:
         """Newest first."""
         return [certificate_from(m) for m in
@@ -34,8 +44,9 @@ class CertificateRepository:
         return {m.certificate_id: certificate_from(m)
                 for m in CertificateModel.batch_get(certificate_ids, consistent_read=True)}
 
-    def put_certificate(self, cert: Certificate, now: datetime) -> bool:
-        """Create or update a certificate; False when the stored one is identical.
+    def put_certificate(self, cert: Certificate, now: datetime, stamp: RowStamp | None = None) -> bool:
+        """Create or update a certificate; False when the stored one is identical, or was
+        written by a row of a later `stamp` (RowStamp), unless this very row wrote it.
 
         The comparison is in the write's condition, so two loads of the same batch
         racing each other still change nothing the second time. A certificate seen for
@@ -50,15 +61,62 @@ class CertificateRepository:
             value = getattr(model, name)
             identical &= (attribute == value) if value is not None else attribute.does_not_exist()
             actions.append(attribute.set(value) if value is not None else attribute.remove())
+        actions.append(CertificateModel.row_digest.set(_digest(model)))
+        condition: Any = ~identical
+        if stamp is not None:
+            actions += [CertificateModel.row_stamp.set(stamp.order), CertificateModel.loaded_by.set(stamp.loaded_by)]
+            later = CertificateModel.row_stamp.does_not_exist() | (CertificateModel.row_stamp < stamp.order)
+            condition = (condition & later) | (CertificateModel.loaded_by == stamp.loaded_by)
         target = CertificateModel(cert.certificate_id)
         try:
-            target.update(actions=actions, condition=~identical)
+            target.update(actions=actions, condition=condition)
         except UpdateError as e:
             if conditional_failed(e):
                 return False
             raise
         if target.loaded_at == now:
             target.update(actions=[CertificateModel.announce.set(ANNOUNCE)])
+        return True
+
+    def load_certificates(self, rows: Sequence[tuple[Certificate, RowStamp]], now: datetime) -> list[bool]:
+        """`put_certificate` for up to 100 rows of a batch (distinct certificates), in one
+        BatchGetItem and, for the certificates not stored yet, one transaction: the rows that
+        change nothing cost no write. Each row's answer as `put_certificate` would give it."""
+        stored = {m.certificate_id: m for m in
+                  CertificateModel.batch_get([c.certificate_id for c, _ in rows], consistent_read=True,
+                                             attributes_to_get=_LOAD_STATE)}
+        answers: list[bool | None] = [None] * len(rows)
+        new = [i for i, (cert, _) in enumerate(rows) if cert.certificate_id not in stored]
+        if new and self._create_all([rows[i] for i in new], now):
+            for i in new:
+                answers[i] = True
+        for i, (cert, stamp) in enumerate(rows):
+            if answers[i] is not None:
+                continue
+            held = stored.get(cert.certificate_id)
+            if held is not None and held.loaded_by == stamp.loaded_by:
+                answers[i] = True  # this row wrote it, in an earlier run of this load
+            elif held is not None and (held.row_digest == _digest(_certificate_model(cert, now))
+                                       or (held.row_stamp or "") >= stamp.order):
+                answers[i] = False
+            else:  # changed, or created meanwhile by another load: decided by the write's condition
+                answers[i] = self.put_certificate(cert, now, stamp)
+        return [bool(a) for a in answers]
+
+    def _create_all(self, rows: Sequence[tuple[Certificate, RowStamp]], now: datetime) -> bool:
+        """Create these certificates, all or none (False when any exists by now)."""
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                for cert, stamp in rows:
+                    model = _certificate_model(cert, now)
+                    model.loaded_at, model.announce = now, ANNOUNCE
+                    model.row_stamp, model.loaded_by = stamp.order, stamp.loaded_by
+                    model.row_digest = _digest(model)
+                    tx.save(model, condition=CertificateModel.certificate_id.does_not_exist())
+        except TransactWriteError as e:
+            if any(cancelled_items(e)):
+                return False
+            raise
         return True
 
     def certificates_to_announce(self, limit: int = 1000) -> list[tuple[str, str]]:
@@ -85,6 +143,12 @@ def _certificate_model(cert: Certificate, now: datetime) -> CertificateModel:
         issued_on=cert.issued_on.isoformat(), approved_on=cert.approved_on.isoformat(),
         issuer_name=cert.issuer_name, issuer_contact=cert.issuer_contact, status=cert.status.value,
         file_key=cert.file_key, updated_at=now)
+
+
+def _digest(model: CertificateModel) -> str:
+    """The values a batch row gives a certificate, hashed (a changed value, a changed digest)."""
+    values = [getattr(model, name) for name in _CERTIFICATE_FIELDS]
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
 
 
 def get_certificate(certificate_id: str) -> Certificate | None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
-from chalicelib import observability
 from chalicelib.domain import identity
+from chalicelib.domain.batches import RowStamp, is_json_lines
 from chalicelib.domain.certificates import Certificate, CertificateStatus, certificate_id_for
 from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.errors import DomainError
@@ -25,7 +25,7 @@ OPTIONAL = {"level", "specialty", "phone"}
 
 
 class CertificateWriter(Protocol):
-    def put_certificate(self, cert: Certificate, now: datetime) -> bool: ...
+    def load_certificates(self, rows: Sequence[tuple[Certificate, RowStamp]], now: datetime) -> list[bool]: ...
 
 
 class IdHash(Protocol):
@@ -33,8 +33,7 @@ class IdHash(Protocol):
 
 
 class PhoneRecords(Protocol):
-    def record_phone(self, holder_key: str, phone: str, stamp: str) -> bool: ...
-    def file_first_loaded(self, file_id: str, now: datetime) -> datetime: ...
+    def record_phone(self, holder_key: str, phone: str, stamp: RowStamp) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -60,10 +59,12 @@ class RowError(DomainError):
     """A row of an import file cannot be loaded."""
 
 
-def read_rows(name: str, lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, row or None, parse error or None) for each data line, streaming."""
-    if name.lower().endswith((".jsonl", ".ndjson", ".json")):
-        for number, line in enumerate(lines, start=1):
+def read_rows(name: str, lines: Iterable[str], *, fieldnames: list[str] | None = None,
+              first_line: int = 1) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """(line number, row or None, parse error or None) for each data line, streaming. A chunk of
+    a file is read with the file's CSV header as `fieldnames`, from its `first_line`."""
+    if is_json_lines(name):
+        for number, line in enumerate(lines, start=first_line):
             text = line.lstrip("\ufeff").strip()
             if not text:
                 continue
@@ -85,14 +86,22 @@ def read_rows(name: str, lines: Iterable[str]) -> Iterator[tuple[int, dict[str, 
             yield line.lstrip("\ufeff") if first else line
             first = False
 
-    reader = csv.DictReader(stripped())
+    reader = csv.DictReader(stripped(), fieldnames=fieldnames)
+    offset = first_line - 1 if fieldnames is not None else 0
     for row in reader:
-        yield reader.line_num, row, None
+        yield offset + reader.line_num, row, None
+
+
+def header_fields(header: str) -> list[str]:
+    """The column names of a CSV header line."""
+    return next(csv.reader([header]), [])
 
 
 def parse_row(row: dict[str, Any], *, id_hash: IdHash, today: date,
               renderable: Callable[[str], set[str]] | None = None) -> Row:
     values = {k: ("" if row.get(k) is None else str(row.get(k))).strip() for k in FIELDS}
+    if any("\ufffd" in value for value in values.values()):
+        raise RowError("该行含有无法识别的字符（文件须为 UTF-8 编码）")
     unknown = sorted(set(row) - set(FIELDS))
     if unknown:
         raise RowError(f"不支持的字段：{', '.join(unknown)}")
@@ -132,21 +141,39 @@ def _date(text: str, name: str) -> date:
         raise RowError(f"{name} 不是有效日期（YYYY-MM-DD）") from e
 
 
+# Rows written together: one BatchGetItem and at most one transaction per group.
+GROUP = 100
+
+
 def import_lines(name: str, lines: Iterable[str], *, store: CertificateWriter, id_hash: IdHash,
                  now: datetime, renderable: Callable[[str], set[str]] | None = None,
                  prepare: Callable[[Certificate], Certificate] | None = None,
-                 phones: PhoneRecords | None = None, first_loaded: datetime | None = None) -> ImportReport:
+                 phones: PhoneRecords | None = None, first_loaded: datetime | None = None,
+                 version: str = "", fieldnames: list[str] | None = None, first_line: int = 1) -> ImportReport:
     """Load every good row; `prepare` may attach a stored file to a certificate first.
 
-    A row's phone becomes the phone on record of its ID document unless a row of a file first
-    loaded later (or a later row of this file) set it: each row is stamped with the time this
-    file was first loaded (`first_loaded`) and its line, so loading an old file again never
-    reverts a correction.
+    Each row is stamped (RowStamp) with the time this file's content was first loaded
+    (`first_loaded`) and its line: of two rows for one certificate or one ID document's phone,
+    the one of the file first loaded later (or the later line of one file) wins, so loading an
+    old file again never reverts a correction. The stamp also names `version`, so that a load
+    run again (a chunk retried) reports what it wrote the first time as loaded.
     """
     report = ImportReport(file=name)
-    loaded = (first_loaded or now).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     today = beijing_date(now)
-    for line, row, error in read_rows(name, lines):
+    group: list[tuple[Row, RowStamp]] = []
+
+    def flush() -> None:
+        changed = store.load_certificates([(row.certificate, stamp) for row, stamp in group], now)
+        for (row, stamp), certificate_changed in zip(group, changed, strict=True):
+            phone_changed = (row.phone is not None and phones is not None
+                             and phones.record_phone(row.certificate.holder_key, row.phone, stamp))
+            if certificate_changed or phone_changed:
+                report.loaded += 1
+            else:
+                report.unchanged += 1
+        group.clear()
+
+    for line, row, error in read_rows(name, lines, fieldnames=fieldnames, first_line=first_line):
         report.rows += 1
         certificate_no = str((row or {}).get("certificate_no") or "").strip() or None
         if error is not None or row is None:
@@ -154,48 +181,27 @@ def import_lines(name: str, lines: Iterable[str], *, store: CertificateWriter, i
             continue
         try:
             parsed = parse_row(row, id_hash=id_hash, today=today, renderable=renderable)
-            cert = prepare(parsed.certificate) if prepare is not None else parsed.certificate
+            if prepare is not None:
+                parsed = Row(prepare(parsed.certificate), parsed.phone)
         except DomainError as e:
             report.rejected.append({"line": line, "certificate_no": certificate_no, "reason": e.message})
             continue
-        changed = store.put_certificate(cert, now)
-        if parsed.phone is not None and phones is not None:
-            changed = phones.record_phone(cert.holder_key, parsed.phone, f"{loaded}#{line:010d}") or changed
-        if changed:
-            report.loaded += 1
-        else:
-            report.unchanged += 1
+        # A certificate twice in one group would race itself: the earlier row goes first.
+        if len(group) == GROUP or any(r.certificate.certificate_id == parsed.certificate.certificate_id
+                                      for r, _ in group):
+            flush()
+        group.append((parsed, RowStamp.of(first_loaded=first_loaded or now, version=version, line=line)))
+    if group:
+        flush()
     return report
 
 
 def text_lines(data: bytes) -> Iterator[str]:
-    """Lines of a UTF-8 file held in memory (tests and the demo)."""
-    yield from io.StringIO(data.decode("utf-8"), newline="")
-
-
-class ImportSource(Protocol):
-    def lines(self, key: str) -> Iterator[str]: ...
-    def version(self, key: str) -> str: ...
-    def put_report(self, key: str, report: dict[str, Any]) -> None: ...
+    """Lines of a UTF-8 file held in memory (a chunk, the tests); bytes that are not UTF-8
+    become U+FFFD, which rejects their row."""
+    yield from io.StringIO(data.decode("utf-8", errors="replace"), newline="")
 
 
 def report_key(key: str) -> str:
     """`imports/2026/batch-07.csv` -> `import-reports/2026/batch-07.csv.json`."""
     return "import-reports/" + key.removeprefix("imports/") + ".json"
-
-
-def import_object(key: str, *, source: ImportSource, store: CertificateWriter, phones: PhoneRecords,
-                  id_hash: IdHash, now: datetime, renderable: Callable[[str], set[str]] | None = None,
-                  prepare: Callable[[Certificate], Certificate] | None = None) -> ImportReport:
-    """Load one batch file from the bucket and write its report beside it. Loading the
-    same file twice writes the same certificates (the second time `unchanged`)."""
-    observability.correlate(key)
-    # A file is known by its content, not its name: the same bytes uploaded again under another
-    # name are the old file still, and revert no correction.
-    first_loaded = phones.file_first_loaded(source.version(key), now)
-    report = import_lines(key.rsplit("/", 1)[-1], source.lines(key), store=store, id_hash=id_hash, now=now,
-                          renderable=renderable, prepare=prepare, phones=phones, first_loaded=first_loaded)
-    source.put_report(report_key(key), {**report.as_dict(), "file": key})
-    observability.count("ImportRowsLoaded", report.loaded)
-    observability.count("ImportRowsRejected", len(report.rejected))
-    return report

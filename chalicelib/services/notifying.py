@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from chalicelib import observability
-from chalicelib.notify import Message
+from chalicelib.notify import Message, NotSent
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,23 @@ def process_batch(batch: list[QueuedMessage], *, claims: ClaimStore, deliverer: 
             deliverer.deliver(message)
         except Exception as e:
             claims.release_message(message.message_id)
-            # No traceback: SNS's and SES's errors may repeat the address in full.
+            # No traceback: SNS's, SES's and SMTP servers' errors may repeat the address in full.
             log.error("%s to %s could not be sent (%s); it will be tried again", message.channel,
-                      message.masked_to, getattr(e, "response", {}).get("Error", {}).get("Code", type(e).__name__))
+                      message.masked_to, _reason(e))
+            # The total is what the alarm watches; by channel is what the operator reads first.
+            observability.count("MessagesFailed")
+            observability.count_by("MessagesFailed", channel=message.channel)
             failed.append(queued.receipt_id)
             continue
         observability.count("MessagesSent")
     return failed
+
+
+def _reason(error: Exception) -> str:
+    """What may be logged of a failed send: our own text (`NotSent`), else AWS's error code or
+    the error's class, never its message."""
+    if isinstance(error, NotSent):
+        return str(error)
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return str(code) if code else type(error).__name__

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from chalicelib import deps
 from chalicelib.domain.accounts import ProofMethod
 from chalicelib.domain.clock import utcnow
 from chalicelib.domain.errors import UsernameTaken
-from chalicelib.services import accounts
+from chalicelib.services import accounts, batches
 
 log = logging.getLogger("local-stack")
 CERTIFICATES = Path(__file__).with_name("certificates.csv")
@@ -33,13 +34,20 @@ DEMO_ACCOUNT = accounts.Registration(
 def load_demo(app: Any) -> None:
     files = deps.files()
     files.put(DEMO_KEY, CERTIFICATES.read_bytes(), "text/csv; charset=utf-8")
-    # Run the import trigger now, as EventBridge would, so the data is there before the
-    # stack says it is ready (the event pump's later delivery finds it all unchanged).
+    # Run the import trigger now, as EventBridge would, and wait for the import worker (the
+    # event pump runs it) to load the chunks, so the data is there before the stack says it is
+    # ready (the pump's own delivery of the same upload finds the import done).
     event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Object Created", "source": "aws.s3",
              "account": "123456789012", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
              "region": "us-east-1", "resources": [], "detail": {"bucket": {"name": files.bucket},
                                                                 "object": {"key": DEMO_KEY}}}
     result = app.handler_map["import_trigger"](event, None)
+    import_id = batches.import_id_for(DEMO_KEY, files.object_version(DEMO_KEY).upload)
+    deadline = time.monotonic() + 60
+    while not deps.repository().imports.progress(import_id).reported:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the demo certificates were not loaded within 60 s")
+        time.sleep(0.1)
     log.info("demo certificates through the import trigger: %s", result)
     with contextlib.suppress(UsernameTaken):
         accounts.register(DEMO_ACCOUNT, store=deps.repository().accounts, hasher=deps.password_hasher(),

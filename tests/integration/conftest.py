@@ -1,9 +1,11 @@
 """Integration tests run the services against moto, with the resources deployed from
 `infra/resources.yaml` exactly as the local stack deploys them.
 
-moto does not enforce IAM, so across the whole run every AWS operation that our code
-(anything under `chalicelib`) performs is recorded, and at the end each must be allowed by
-the functions' role in `infra/overrides.yaml`: a missing permission fails here, not on AWS.
+moto does not enforce IAM, so across the whole run every AWS request that our code (anything
+under `chalicelib`) makes is recorded with its IAM action and resource, and attributed to the
+Lambda function(s) whose code made it (tests/integration/entry_points.py); at the end each must
+be allowed by that function's own role in the packaged template (infra/iam.py). A missing
+permission fails here, not on AWS; so does a request from code that no entry point names.
 """
 
 from __future__ import annotations
@@ -11,72 +13,141 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import boto3
+import botocore.signers
 import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
 
 from chalicelib import deps
-from infra.deploy import deploy, load_template
+from infra import iam
+from infra.deploy import OUTPUT_ENV, TEMPLATE, deploy, load_template
 from infra.moto_server import install_item_rollback, install_partition_queries, install_serialized_dynamodb
+from tests.integration.entry_points import DIRECT, ENTRY_POINTS, PASS_THROUGH
 
-OVERRIDES = Path(__file__).resolve().parents[2] / "infra" / "overrides.yaml"
 # Operations whose IAM action has another name.
-_ACTION_FOR = {"s3:HeadObject": "s3:GetObject", "s3:ListObjectsV2": "s3:ListBucket"}
+_ACTION_FOR = {"s3:HeadObject": "s3:GetObject", "s3:ListObjectsV2": "s3:ListBucket",
+               "sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+               "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility"}
 _TRANSACT_ACTION = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
-                    "ConditionCheck": "ConditionCheckItem"}
+                    "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+Request = tuple[str, str]  # (IAM action, resource in infra/iam.py's symbolic form)
 
 
-def _iam_actions(client: BaseClient, operation: str, params: dict[str, Any]) -> set[str]:
-    prefix = client.meta.service_model.signing_name
-    if operation == "TransactWriteItems":  # authorized item by item
-        return {f"{prefix}:{_TRANSACT_ACTION[kind]}" for item in params["TransactItems"] for kind in item}
-    if operation == "TransactGetItems":
-        return {f"{prefix}:GetItem"}
-    action = f"{prefix}:{operation}"
-    return {_ACTION_FOR.get(action, action)}
+class Recorder:
+    """What our code asked of AWS: (function, action, resource) -> one place that asked it."""
+
+    def __init__(self) -> None:
+        self.logical: dict[str, str] = {}  # physical name, URL or ARN -> logical name
+        self.used: dict[tuple[str, str, str], str] = {}
+        self.unattributed: dict[str, set[Request]] = {}
+
+    def bind(self, env: dict[str, str]) -> None:
+        outputs = load_template(TEMPLATE.read_text(encoding="utf-8"))["Outputs"]
+        for key, variable in OUTPUT_ENV.items():
+            if variable in env:
+                self.logical[env[variable]] = outputs[key]["Value"]["Ref"]
+
+    def resource(self, physical: str) -> str:
+        try:
+            return self.logical[physical]
+        except KeyError:
+            raise AssertionError(f"a request to {physical}, which is none of the stack's resources") from None
+
+    def requests(self, client: BaseClient, operation: str, params: dict[str, Any]) -> list[Request]:
+        service = client.meta.service_model.signing_name
+        action = _ACTION_FOR.get(f"{service}:{operation}", f"{service}:{operation}")
+        if service == "dynamodb":
+            if operation in ("TransactWriteItems", "TransactGetItems"):  # authorized item by item
+                return [(f"dynamodb:{_TRANSACT_ACTION[kind]}", self.resource(item["TableName"]))
+                        for entry in params["TransactItems"] for kind, item in entry.items()]
+            if operation == "BatchGetItem":
+                return [(action, self.resource(table)) for table in params["RequestItems"]]
+            table = self.resource(params["TableName"])
+            return [(action, f"{table}/index/{params['IndexName']}" if params.get("IndexName") else table)]
+        if service == "s3":
+            if operation in ("GetObject", "HeadObject") and params.get("VersionId"):
+                action = "s3:GetObjectVersion"
+            bucket = self.resource(params["Bucket"])
+            return [(action, f"{bucket}/{params['Key']}" if "Key" in params else bucket)]
+        if service == "sqs":
+            return [(action, self.resource(params["QueueUrl"]))]
+        if service == "secretsmanager":
+            return [(action, self.resource(params["SecretId"]) if "SecretId" in params else "*")]
+        if service == "ses" and operation in ("SendEmail", "SendRawEmail"):
+            return [(action, f"ses:identity/{params['Source']}")]
+        if service == "sns" and operation == "Publish" and "PhoneNumber" in params:
+            return [(action, "*")]
+        raise AssertionError(f"tests/integration/conftest.py does not know the resource of {service}:{operation}")
+
+    def record(self, client: BaseClient, operation: str, params: dict[str, Any]) -> None:
+        where = _entry_point(sys._getframe(2))
+        if where is None:
+            return  # not our code: a test's own setup or check
+        requests = self.requests(client, operation, params)
+        functions = ENTRY_POINTS.get(where, DIRECT.get(where))
+        if functions is None:
+            self.unattributed.setdefault(where, set()).update(requests)
+            return
+        for function in functions:
+            for action, resource in requests:
+                self.used.setdefault((function, action, resource), where)
+
+    def refused(self, template: dict[str, Any]) -> list[str]:
+        granted = {name: iam.permissions(template, iam.role_of(f) or "") for name, f in iam.functions(template).items()}
+        return [f"{function} may not {action} on {resource} (asked by {where})"
+                for (function, action, resource), where in sorted(self.used.items())
+                if not iam.allows(granted[function], action, resource)]
 
 
-def _called_from_our_code() -> bool:
-    frame = sys._getframe(2)
+def _entry_point(frame: FrameType | None) -> str | None:
+    """Where a request comes from: the innermost handler or service of ENTRY_POINTS on the stack
+    (a test's fake may run another function's code inside a service: a render "meanwhile"), else
+    the outermost frame of our code (past PASS_THROUGH), which DIRECT must name; None when no
+    code of ours is on the stack."""
+    entry = outermost = None
     while frame is not None:
-        if frame.f_globals.get("__name__", "").startswith("chalicelib."):
-            return True
-        frame = frame.f_back  # type: ignore[assignment]
-    return False
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("chalicelib.") and module not in PASS_THROUGH:
+            outermost = f"{module}:{frame.f_code.co_qualname}"
+            if entry is None and outermost in ENTRY_POINTS:
+                entry = outermost
+        frame = frame.f_back
+    return entry or outermost
 
 
-def _allowed_actions() -> set[str]:
-    """What any of the functions' roles allows (actions only; that only the notifier may send
-    messages is tests/unit/test_roles.py's, and a role per function issue 12's)."""
-    resources = load_template(OVERRIDES.read_text(encoding="utf-8"))["Resources"]
-    roles = [r["Properties"] for name, r in resources.items() if name in ("DefaultRole", "NotifierRole")]
-    statements = [s for role in roles for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
-    return {action for s in statements if s["Effect"] == "Allow" for action in _listed(s["Action"])}
-
-
-def _listed(actions: str | list[str]) -> list[str]:
-    return [actions] if isinstance(actions, str) else actions
+RECORDER = Recorder()
 
 
 @pytest.fixture(scope="session", autouse=True)
-def every_aws_call_of_ours_is_allowed_by_the_role() -> Iterator[None]:
-    used: set[str] = set()
-    original = BaseClient._make_api_call
+def every_aws_call_of_ours_is_allowed_by_its_functions_role() -> Iterator[None]:
+    original, presign = BaseClient._make_api_call, botocore.signers.generate_presigned_url
 
     def make_api_call(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
-        if _called_from_our_code():
-            used.update(_iam_actions(self, operation, params))
+        RECORDER.record(self, operation, params)
         return original(self, operation, params)
 
+    def generate_presigned_url(self: BaseClient, ClientMethod: str, Params: Any = None,
+                               **kwargs: Any) -> Any:
+        # A presigned link makes no request, but S3 authorizes its GET against the signer's role.
+        operation = self.meta.method_to_api_mapping[ClientMethod]
+        RECORDER.record(self, operation, Params or {})
+        return presign(self, ClientMethod, Params, **kwargs)
+
     BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
+    botocore.signers.generate_presigned_url = generate_presigned_url
     yield
     BaseClient._make_api_call = original  # type: ignore[method-assign]
-    missing = sorted(used - _allowed_actions())
-    assert not missing, f"the functions' role (infra/overrides.yaml) does not allow: {missing}"
+    botocore.signers.generate_presigned_url = presign
+    unattributed = {where: sorted(requests) for where, requests in sorted(RECORDER.unattributed.items())}
+    assert not unattributed, f"AWS requests from code that tests/integration/entry_points.py names no function for: " \
+                             f"{unattributed}"
+    refused = RECORDER.refused(iam.packaged_template())
+    assert not refused, "the functions' roles (infra/overrides.yaml) do not allow:\n" + "\n".join(refused)
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +159,7 @@ def aws() -> Iterator[dict[str, str]]:
     install_partition_queries()
     with mock_aws():
         env = deploy(boto3.Session())
+        RECORDER.bind(env)
         os.environ.update(env)
         os.environ.setdefault("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
         deps.reset()

@@ -18,6 +18,7 @@ from chalicelib import deps
 from chalicelib.content import current_notice
 from chalicelib.domain.accounts import ProofMethod, User
 from chalicelib.domain.annotations import Annotation, AnnotationStatus
+from chalicelib.domain.batches import RowStamp
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.codes import SendLimits
 from chalicelib.domain.errors import (
@@ -39,6 +40,8 @@ from tests.fakes import FixedClock, PlainHasher
 from tests.integration.test_accounts import a_resident_id, authenticate, login, passwords, register, registration
 from tests.integration.test_annotations import NOW, RecordingQueue, a_certificate, apply, render
 
+# A batch row that set a phone on record.
+STAMP = RowStamp("2026-11-20T00:00:00.000000Z#0000000001", "v1#1")
 CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
@@ -88,7 +91,7 @@ def a_document(repo, phone: str | None, name: str = "王芳") -> tuple[str, Cert
     cert = replace(cert, holder_name=name)
     repo.put_certificate(cert, NOW)
     if phone:
-        assert repo.accounts.record_phone(holder_key, phone, "2026-11-01T00:00:00.000000Z#0000000001")
+        assert repo.accounts.record_phone(holder_key, phone, RowStamp("2026-11-01T00:00:00.000000Z#0000000001", "v0#1"))
     return id_number, cert
 
 
@@ -276,7 +279,7 @@ def test_an_sms_proof_takes_the_document_ends_the_sessions_and_withdraws_the_cop
     render(copy.annotation_id)
     # The issuing authority records the real holder's phone; the real holder proves by SMS.
     phone = a_phone()
-    assert repo.accounts.record_phone(cert.holder_key, phone, "2026-11-20T00:00:00.000000Z#0000000001")
+    assert repo.accounts.record_phone(cert.holder_key, phone, STAMP)
     real = an_account(repo, id_number)
     assert prove_by_sms(repo, outbox, real, phone) is True
     with pytest.raises(Unauthorized):
@@ -706,7 +709,7 @@ def test_copies_a_failed_take_over_left_live_are_withdrawn_at_the_holders_next_p
     copy = apply(repo, repo.certificate(cert.certificate_id), account_id=squatter.user_id)
     render(copy.annotation_id)
     phone = a_phone()
-    repo.accounts.record_phone(cert.holder_key, phone, "2026-11-20T00:00:00.000000Z#0000000001")
+    repo.accounts.record_phone(cert.holder_key, phone, STAMP)
     real = an_account(repo, id_number)
     flaky = Identity(documents=repo.accounts, certificates=repo, copies=FailingOnce(repo), attempts=repo.limits,
                      codes=codes(repo, outbox))
