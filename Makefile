@@ -19,7 +19,7 @@ apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missi
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-.PHONY: run test lint typecheck unit integration e2e bench smoke package template-checks checkov-deps clean deps system-deps build-deps
+.PHONY: run test lint typecheck unit integration e2e bench smoke package template-checks checkov-deps clean deps system-deps build-deps web-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,13 +29,24 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 deps: $(STAMP)
 
+# The verifier's page reads QR codes from pictures with jsQR, pinned with its integrity hash in
+# package-lock.json and fetched by npm ci; its one browser file (and its licence) is copied to
+# where pages.py serves it from. node_modules never enters the Lambda package; the copy does.
+WEB_VENDOR := chalicelib/web/jsQR.js
+$(WEB_VENDOR): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cp node_modules/jsqr/dist/jsQR.js $@
+	cp node_modules/jsqr/LICENSE chalicelib/web/jsQR.LICENSE
+
+web-deps: $(WEB_VENDOR)
+
 system-deps:
 	@$(call apt_install,$(TEST_APT_PACKAGES))
 
 build-deps:
 	@$(call apt_install,$(BUILD_APT_PACKAGES))
 
-run: deps
+run: deps web-deps
 	PORT=$(PORT) AWS_MOCK_PORT=$(AWS_MOCK_PORT) exec $(PY) -m infra.local
 
 lint: deps
@@ -50,10 +61,10 @@ unit: deps
 integration: deps
 	$(PY) -m pytest -q tests/integration
 
-e2e: deps
+e2e: deps web-deps
 	$(PY) -m pytest -q tests/e2e
 
-test: deps system-deps lint typecheck
+test: deps web-deps system-deps lint typecheck
 	$(PY) -m pytest -q -n 2 --dist loadfile tests
 	$(MAKE) --no-print-directory package
 	$(MAKE) --no-print-directory template-checks
@@ -68,7 +79,7 @@ smoke: deps
 	$(PY) -m infra.smoke --base-url "$(BASE_URL)"
 
 # The deployable template: chalice package merged with infra/, checked by cfn-lint.
-package: deps build-deps
+package: deps web-deps build-deps
 	rm -rf build/package
 	$(PY) -m infra.package prod
 	$(VENV)/bin/cfn-lint --regions cn-north-1 us-east-1 -- build/package/sam.json
@@ -91,4 +102,4 @@ template-checks: deps checkov-deps
 	$(PY) -m infra.template_checks
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .mypy_cache .ruff_cache node_modules $(WEB_VENDOR) chalicelib/web/jsQR.LICENSE

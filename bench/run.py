@@ -90,6 +90,11 @@ def in_process_rows(many: int) -> list[Row]:
         rows += bench_signing.measure()
     except ImportError as e:
         rows.append(("signing benchmark", f"unavailable: {e}"))
+    try:
+        from bench import bench_hostile
+        rows += bench_hostile.measure()
+    except ImportError as e:
+        rows.append(("hostile upload benchmark", f"unavailable: {e}"))
     return rows
 
 

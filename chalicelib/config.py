@@ -54,6 +54,9 @@ class Settings:
     smtp_security: str = "starttls"
     # Set only by the local stack for end-to-end tests (see domain.clock.OffsetClock).
     clock_offset_file: str | None = None
+    # The RFC 3161 time-stamping authority every copy's signature is stamped by (README, "Signed
+    # copies"); the render worker signs nothing without it.
+    tsa_url: str | None = None
 
 
 # The environment variable each field is read from; `.chalice/config.json` and the
@@ -100,6 +103,14 @@ def _send_limits() -> SendLimits:
         if os.environ.get(env, "").strip():
             values[name] = _whole_number(env, 0)
     return SendLimits(**values)
+
+
+def _rows_per_chunk() -> int:
+    """100 to 10,000: fewer would write more chunks than an import's item holds for 10^6 rows."""
+    rows = _whole_number("IMPORT_ROWS_PER_CHUNK", ROWS_PER_CHUNK)
+    if not 100 <= rows <= 10_000:
+        raise ConfigurationError("environment variable IMPORT_ROWS_PER_CHUNK must be between 100 and 10000")
+    return rows
 
 
 def _whole_number(env: str, default: int) -> int:
@@ -155,7 +166,7 @@ def get_settings() -> Settings:
         notify_sender=os.environ.get("NOTIFY_SENDER", "noreply@certificates.example.cn"),
         clock_offset_file=os.environ.get("CLOCK_OFFSET_FILE") or None,
         send_limits=_send_limits(),
-        import_rows_per_chunk=_whole_number("IMPORT_ROWS_PER_CHUNK", ROWS_PER_CHUNK),
+        import_rows_per_chunk=_rows_per_chunk(),
         outbox=os.environ.get("NOTIFY_OUTBOX", "") == "stdout",
         notify_email_transport=_choice("notify_email_transport"),
         notify_sms_transport=_choice("notify_sms_transport"),
@@ -164,5 +175,6 @@ def get_settings() -> Settings:
         smtp_port=_port("SMTP_PORT", 587),
         smtp_username=os.environ.get("SMTP_USERNAME") or None,
         smtp_password_secret_id=os.environ.get("SMTP_PASSWORD_SECRET_ID", "").strip() or None,
+        tsa_url=os.environ.get("TSA_URL", "").strip() or None,
         **values,  # type: ignore[arg-type]  # every field named in ENV_NAMES is a str
     )

@@ -161,7 +161,8 @@ def copy_renderer() -> rendering.Renderer:
 def pdf_signer() -> PdfSigner:
     # Not through `_secret`: an empty or malformed value fails this attempt (loudly) and is read
     # again at the next, so copies are signed as soon as ops fill the secret, without a cold start.
-    return load_pdf_signer(secret_store(), get_settings().signing_secret_id)
+    settings = get_settings()
+    return load_pdf_signer(secret_store(), settings.signing_secret_id, tsa_url=settings.tsa_url)
 
 
 def glyph_check() -> Callable[[str], set[str]]:

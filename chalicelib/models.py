@@ -66,18 +66,29 @@ class UserKeyModel(Model):
 
 
 class IdDocumentModel(Model):
-    """An ID document ("id#<keyed hash>", in the user keys table): the phone the issuing
-    authority has on record for it, which batch row set that phone, and the one proven
-    account that holds the document."""
+    """An ID document ("id#<keyed hash>", in the user keys table): the one proven account that
+    holds it. Written by the API."""
 
     class Meta:
         table_name = "unbound-user-keys"
 
     key = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(null=True)
-    phone = UnicodeAttribute(null=True)
+
+
+class PhoneRecordModel(Model):
+    """The phone the issuing authority has on record for an ID document ("phone#<keyed hash>",
+    in the user keys table) and which batch row set it. An item of its own, because the phone on
+    record decides who may take the document over by SMS: only the import worker's role may
+    write items whose key begins "phone#" (IAM's dynamodb:LeadingKeys), the API's may not."""
+
+    class Meta:
+        table_name = "unbound-user-keys"
+
+    key = UnicodeAttribute(hash_key=True)
+    phone = UnicodeAttribute()
     # "<when the file was first loaded>#<line>": a phone changes only for a greater stamp.
-    phone_stamp = UnicodeAttribute(null=True)
+    phone_stamp = UnicodeAttribute()
     # "<object version>#<line>" of the row that set it, so a retried load knows its own write.
     phone_loaded_by = UnicodeAttribute(null=True)
 
@@ -106,11 +117,16 @@ class ImportModel(Model):
     # The chunks as JSON: [{"index", "start", "end", "first_line", "last_line"}, ...]
     chunks = JSONAttribute()
     header = UnicodeAttribute(null=True)
+    # Why the file could not be split at all (domain.batches.BatchUnreadable); then no chunks.
+    problem = UnicodeAttribute(null=True)
     started_at = UTCDateTimeAttribute()
     first_loaded_at = UTCDateTimeAttribute()
     done = NumberSetAttribute(null=True)
     failed = NumberSetAttribute(null=True)
     reported_at = UTCDateTimeAttribute(null=True)
+    # How many chunks were done when the report was written: a chunk recorded dead that finishes
+    # after all (a duplicate message, a redrive) makes the report be written again.
+    reported_done = NumberAttribute(null=True)
     expires_at = TTLAttribute()
 
 
@@ -350,6 +366,7 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
     (UserModel, "users_table"),
     (UserKeyModel, "user_keys_table"),
     (IdDocumentModel, "user_keys_table"),
+    (PhoneRecordModel, "user_keys_table"),
     (ImportFileModel, "user_keys_table"),
     (ImportModel, "imports_table"),
     (RevokedTokenModel, "revoked_tokens_table"),

@@ -103,19 +103,29 @@ class SecretStore:
         return (str(answer["VersionId"]), value) if isinstance(value, str) else None
 
 
-def load_pdf_signer(store: SecretStore, secret_id: str) -> PdfSigner:
-    """The document signer from the SigningMaterial secret, or, where it is empty or unusable, a
-    log line saying which (never what it holds), the `SigningMaterialMissing` metric for the alarm,
-    and `SigningMaterialMissing` raised: the render attempt fails and the queue retries it, so
-    copies are signed as soon as ops fill the secret; nothing is marked failed for it early."""
-    from chalicelib.signing import PdfSigner, SigningMaterial
+class TimestampAuthorityMissing(ConfigurationError):
+    """No time-stamping authority is configured (`TSA_URL`): no copy is signed without a timestamp."""
 
+
+def load_pdf_signer(store: SecretStore, secret_id: str, *, tsa_url: str | None) -> PdfSigner:
+    """The document signer from the SigningMaterial secret, stamping with the TSA at `tsa_url`,
+    or, where the secret is empty or unusable, a log line saying which (never what it holds), the
+    `SigningMaterialMissing` metric for the alarm, and `SigningMaterialMissing` raised: the render
+    attempt fails and the queue retries it, so copies are signed as soon as ops fill the secret;
+    nothing is marked failed for it early. Without `tsa_url` the same, with `TimestampFailed`."""
+    from chalicelib.signing import PdfSigner, RevocationInfo, SigningMaterial, Timestamper
+
+    if tsa_url is None:
+        log.error("TSA_URL is not set: no copy can be signed until it names the time-stamping authority")
+        observability.count("TimestampFailed")
+        raise TimestampAuthorityMissing("TSA_URL is not set")
     text = store.value(secret_id)
     problem = "it has no value" if text is None or not text.strip() else None
     signer = None
     if problem is None:
         try:
-            signer = PdfSigner(SigningMaterial.from_json(str(text)))
+            signer = PdfSigner(SigningMaterial.from_json(str(text)), timestamper=Timestamper(tsa_url),
+                               revocation=RevocationInfo())
         except Exception as e:  # whatever is wrong with the material, it is told the same way
             problem = _described(e)
     if signer is None:

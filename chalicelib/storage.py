@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -9,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from chalicelib.domain.batches import ObjectVersion
 
@@ -39,14 +41,47 @@ class FileStore:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/pdf",
                             ServerSideEncryption="AES256", Metadata={"sha256": sha256_hex})
 
+    def put_pdf_once(self, key: str, data: bytes, sha256_hex: str) -> str:
+        """Store the PDF only if nothing is under `key` yet (S3's conditional write,
+        `If-None-Match: *`): the first upload wins. The SHA-256 of the file stored under `key`,
+        this one's or the winner's."""
+        try:
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/pdf",
+                                ServerSideEncryption="AES256", Metadata={"sha256": sha256_hex}, IfNoneMatch="*")
+        except ClientError as e:
+            # 412: a file is there; 409: another conditional write to the key is under way.
+            if e.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise
+            stored = self.stored_sha256(key)
+            if stored is None:  # the concurrent write did not complete: the queue tries again
+                raise
+            return stored
+        return sha256_hex
+
+    def stored_sha256(self, key: str) -> str | None:
+        """The SHA-256 of the PDF under `key` (from the metadata it was stored with), or None."""
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        stored = head.get("Metadata", {}).get("sha256")
+        return str(stored) if stored else hashlib.sha256(self.get(key)).hexdigest()
+
     def put(self, key: str, data: bytes, content_type: str) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
                             ServerSideEncryption="AES256")
 
-    def object_version(self, key: str) -> ObjectVersion:
-        """The object's current version, and its ETag (for an upload in one part, the MD5 of its
-        bytes: the same bytes under any name, the same tag). A bucket never versioned says "null"."""
-        head = self._s3.head_object(Bucket=self.bucket, Key=key)
+    def object_version(self, key: str, version_id: str | None = None) -> ObjectVersion:
+        """This version of the object (by default the current one) and its ETag; LookupError when
+        it is gone. A bucket never versioned says "null"."""
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=key, **_version(version_id or "null"))
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchVersion"):
+                raise LookupError(key) from None
+            raise
         return ObjectVersion(str(head.get("VersionId") or "null"), str(head["ETag"]).strip('"'),
                              head["LastModified"].isoformat())
 

@@ -8,8 +8,6 @@ uses are imported inside their handlers.
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Any
 
 from chalice.app import Blueprint, CloudWatchEvent, Cron, Rate, SQSEvent
@@ -20,7 +18,6 @@ from chalicelib.observability import observed
 from chalicelib.services import rendering
 
 bp = Blueprint(__name__)
-log = logging.getLogger(__name__)
 
 # The queue's redrive policy in infra/resources.yaml moves a message to the dead-letter
 # queue after this many receives; the last one also fails the annotation.
@@ -78,14 +75,14 @@ def import_trigger(event: CloudWatchEvent) -> dict[str, int]:
     """Split a new batch file into chunks and queue them (services.batches)."""
     from chalicelib.services import batches
 
-    bucket, key = event.detail["bucket"]["name"], event.detail["object"]["key"]
+    bucket, uploaded = event.detail["bucket"]["name"], event.detail["object"]
     if bucket != deps.files().bucket:
         return {"chunks": 0}
     repo = deps.repository()
-    progress = batches.start_import(key, files=deps.files(), imports=repo.imports, first_loads=repo.accounts,
-                                    queue=deps.chunk_queue(), now=deps.clock()(),
-                                    rows_per_chunk=get_settings().import_rows_per_chunk)
-    return {"chunks": len(progress.chunks)}
+    progress = batches.start_import(uploaded["key"], version_id=uploaded.get("version-id"), files=deps.files(),
+                                    imports=repo.imports, first_loads=repo.accounts, queue=deps.chunk_queue(),
+                                    now=deps.clock()(), rows_per_chunk=get_settings().import_rows_per_chunk)
+    return {"chunks": len(progress.chunks) if progress else 0}
 
 
 # One chunk per invocation: a chunk is sized to finish far inside the function's timeout.
@@ -97,16 +94,8 @@ def import_worker(event: SQSEvent) -> dict[str, Any]:
     repo = deps.repository()
     rows = batches.RowLoading(store=repo, phones=repo.accounts, id_hash=deps.id_hasher(),
                               renderable=deps.glyph_check(), prepare=deps.file_preparer())
-    failed: list[str] = []
-    for record in event:
-        chunk = _chunk_of(record.body)
-        if chunk is None:
-            continue  # not a chunk of ours: dropping it loses nothing
-        try:
-            batches.load_chunk(*chunk, files=deps.files(), imports=repo.imports, rows=rows, now=deps.clock()())
-        except Exception:
-            log.exception("import chunk %s failed; it is retried", chunk)
-            failed.append(record.to_dict()["messageId"])
+    failed = batches.load_chunks([(r.to_dict()["messageId"], r.body) for r in event], files=deps.files(),
+                                 imports=repo.imports, rows=rows, now=deps.clock()())
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
 
 
@@ -116,21 +105,9 @@ def import_dead_letters(event: SQSEvent) -> dict[str, Any]:
     """Chunks that failed every attempt: reported as never processed."""
     from chalicelib.services import batches
 
-    repo = deps.repository()
-    for record in event:
-        chunk = _chunk_of(record.body)
-        if chunk is not None:
-            batches.chunk_died(*chunk, files=deps.files(), imports=repo.imports, now=deps.clock()())
-    return {"batchItemFailures": []}
-
-
-def _chunk_of(body: str) -> tuple[str, int] | None:
-    try:
-        message = json.loads(body)
-        return str(message["import_id"]), int(message["chunk"])
-    except (ValueError, KeyError, TypeError):
-        log.error("an import queue message that names no chunk was dropped")
-        return None
+    failed = batches.bury_chunks([(r.to_dict()["messageId"], r.body) for r in event], files=deps.files(),
+                                 imports=deps.repository().imports, now=deps.clock()())
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
 
 
 # Daily at 09:00 Beijing time (01:00 UTC).

@@ -72,8 +72,10 @@ def _template_ttl(doc: dict[str, Any]) -> dict[str, str]:
 SENDER = "noreply@certificates.example.cn"
 
 
-def deploy(session: Any, stack_name: str = "certificates") -> dict[str, str]:
-    """Create the stack (or reuse it if it exists) and return environment variables."""
+def deploy(session: Any, stack_name: str = "certificates", *, signing_material: str | None = None) -> dict[str, str]:
+    """Create the stack (or reuse it if it exists) and return environment variables.
+    `signing_material` (SigningMaterial JSON) fills a new SigningMaterial secret: the local
+    stack's, whose certificate names its own CRL (`infra/tsa.py`)."""
     cfn = session.client("cloudformation")
     body = TEMPLATE.read_text(encoding="utf-8")
     existing = {s["StackName"] for s in cfn.list_stacks()["StackSummaries"]
@@ -102,14 +104,14 @@ def deploy(session: Any, stack_name: str = "certificates") -> dict[str, str]:
         versioning = (res.get("Properties") or {}).get("VersioningConfiguration")
         if res["Type"] == "AWS::S3::Bucket" and versioning and versioning.get("Status") == "Enabled":
             s3.put_bucket_versioning(Bucket=resources[logical], VersioningConfiguration={"Status": "Enabled"})
-    outputs.update(_create_secrets(session, stack_name, doc, outputs))
+    outputs.update(_create_secrets(session, stack_name, doc, outputs, signing_material))
     # The reminders' sender; in AWS its domain is verified once, by hand, in SES.
     session.client("ses").verify_email_identity(EmailAddress=SENDER)
     return {env: outputs[key] for key, env in OUTPUT_ENV.items()}
 
 
 def _create_secrets(session: Any, stack_name: str, doc: dict[str, Any],
-                    outputs: dict[str, str]) -> dict[str, str]:
+                    outputs: dict[str, str], signing_material: str | None = None) -> dict[str, str]:
     """Create the template's secrets where the stack could not (moto's CloudFormation
     does not know AWS::SecretsManager::Secret), with random values as the template's
     GenerateSecretString would; return the outputs that name them."""
@@ -126,13 +128,15 @@ def _create_secrets(session: Any, stack_name: str, doc: dict[str, Any],
         try:
             created[key] = sm.describe_secret(SecretId=name)["ARN"]
         except sm.exceptions.ResourceNotFoundException:
-            created[key] = sm.create_secret(Name=name, SecretString=_secret_value(logical))["ARN"]
+            created[key] = sm.create_secret(Name=name, SecretString=_secret_value(logical, signing_material))["ARN"]
     return created
 
 
-def _secret_value(logical: str) -> str:
-    """A random key, as GenerateSecretString would make; for the signing material, a
-    self-signed CA and document-signing certificate made on this first start."""
+def _secret_value(logical: str, signing_material: str | None = None) -> str:
+    """A random key, as GenerateSecretString would make; for the signing material, the one
+    given, or a self-signed CA and document-signing certificate made on this first start."""
+    if logical == "SigningMaterial" and signing_material is not None:
+        return signing_material
     if logical == "SigningMaterial":
         from datetime import UTC, datetime
 

@@ -155,15 +155,30 @@ def symbolic(resource: Any, template: dict[str, Any]) -> str:
 
 
 def permissions(template: dict[str, Any], role: str) -> dict[str, set[str]]:
-    """symbolic resource -> the actions the role allows on it (Allow statements without conditions)."""
+    """symbolic resource -> the actions the role allows on it. Allow statements only, without
+    conditions but one: DynamoDB items by the start of their key (`dynamodb:LeadingKeys`), read
+    as the resource `<table>:key=<pattern>`."""
     allowed: dict[str, set[str]] = {}
     for statement in statements(template, role):
-        if statement.get("Effect") != "Allow" or "NotAction" in statement or "NotResource" in statement \
-                or "Condition" in statement:
+        if statement.get("Effect") != "Allow" or "NotAction" in statement or "NotResource" in statement:
             raise ValueError(f"{role}: only plain Allow statements are read here: {statement}")
+        keys = leading_keys(statement)
         for resource in _listed(statement["Resource"]):
-            allowed.setdefault(symbolic(resource, template), set()).update(_listed(statement["Action"]))
+            name = symbolic(resource, template)
+            for scoped in ([f"{name}:key={k}" for k in keys] if keys is not None else [name]):
+                allowed.setdefault(scoped, set()).update(_listed(statement["Action"]))
     return allowed
+
+
+def leading_keys(statement: dict[str, Any]) -> list[str] | None:
+    """The key patterns a statement's only condition allows, or None without a condition."""
+    condition = statement.get("Condition")
+    if condition is None:
+        return None
+    if list(condition) != ["ForAllValues:StringLike"] or list(condition["ForAllValues:StringLike"]) != \
+            ["dynamodb:LeadingKeys"]:
+        raise ValueError(f"a condition this module does not read: {condition}")
+    return [str(k) for k in _listed(condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])]
 
 
 def allows(granted: dict[str, set[str]], action: str, resource: str) -> bool:

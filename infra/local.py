@@ -2,8 +2,10 @@
 
     python -m infra.local [--port 8000] [--aws-port 5000] [--no-demo]
 
-1. moto in server mode (the embedded AWS) on 127.0.0.1:AWS_MOCK_PORT;
-2. `infra/resources.yaml` deployed into it (tables, bucket, queues, secrets);
+1. moto in server mode (the embedded AWS) on 127.0.0.1:AWS_MOCK_PORT, and the trust services
+   (`infra/tsa.py`: an RFC 3161 TSA and the local CA's CRL) on TSA_PORT or a free port;
+2. `infra/resources.yaml` deployed into it (tables, bucket, queues, secrets; the signing
+   material is the local CA's, made for this start);
 3. the demo data loaded;
 4. the Chalice app served on 127.0.0.1:PORT, with API Gateway's error answers given in
    the API's error format (as the gateway responses of the deployed template do);
@@ -17,6 +19,7 @@ Ctrl-C or SIGTERM stops all of it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -336,7 +339,8 @@ class EventPump:
                 "account": "123456789012", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "region": os.environ["AWS_REGION"], "resources": [f"arn:aws:s3:::{self.bucket}"],
                 "detail": {"version": "0", "bucket": {"name": self.bucket},
-                           "object": {"key": obj["Key"], "size": obj["Size"], "etag": obj["ETag"].strip('"')},
+                           "object": {"key": obj["Key"], "size": obj["Size"], "etag": obj["ETag"].strip('"'),
+                                      **({"version-id": obj["VersionId"]} if obj.get("VersionId") else {})},
                            "reason": "PutObject"}}
 
     def _s3_loop(self, name: str, prefix: str, suffix: str, handler: Callable[..., Any],
@@ -362,6 +366,8 @@ class EventPump:
                     if self._seen_objects.get(obj["Key"]) == upload:
                         continue
                     self._seen_objects[obj["Key"]] = upload
+                    with contextlib.suppress(Exception):  # S3 names the version an event is about
+                        obj["VersionId"] = s3.head_object(Bucket=self.bucket, Key=obj["Key"]).get("VersionId")
                     try:
                         log.info("%s: %s", name, obj["Key"])
                         handler(make_event(obj), _Context(name))
@@ -420,12 +426,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.clock_file:
         os.environ["CLOCK_OFFSET_FILE"] = args.clock_file
     moto = start_moto(args.host, args.aws_port)
+    # The trust services (RFC 3161 TSA and the CA's CRL) on a port of their own (TSA_PORT, or a
+    # free one), with a CA made for this start: the signing certificate names their CRL.
+    from infra.tsa import start_trust_services
+
+    trust = start_trust_services(args.host, int(os.environ.get("TSA_PORT", "0")))
+    assert trust.pki is not None
+    os.environ["TSA_URL"] = trust.tsa_url
 
     import boto3
 
     from infra.deploy import deploy
 
-    os.environ.update(deploy(boto3.Session()))
+    os.environ.update(deploy(boto3.Session(), signing_material=trust.pki.material.to_json()))
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
     # The outbox: every SMS and e-mail the notifier sends is also one line on standard output.
     os.environ["NOTIFY_OUTBOX"] = "stdout"
@@ -450,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
   专业技术人员职业资格证书 — local stack ready in {elapsed:.1f} s
   API and web page   http://{args.host}:{args.port}/
   embedded AWS       {os.environ['AWS_ENDPOINT_URL']}  (moto; bucket {os.environ['FILES_BUCKET']})
+  time stamps, CRL   {trust.tsa_url}  {trust.crl_url}
   event pump         {len(app.event_sources)} event source(s): SQS worker, schedules, S3 events
   demo login         demo / Demo#2026   (李四 and 王芳 have certificates but no account yet: see README)
   outbox             SMS and e-mail are printed here as OUTBOX lines
@@ -461,6 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     pump.stop.set()
     server.server.shutdown()
     server.server.server_close()
+    trust.stop()
     moto.terminate()
     moto.wait(timeout=10)
     return 0

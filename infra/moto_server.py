@@ -22,6 +22,7 @@ import copy
 import inspect
 import io
 import json
+import os
 import sys
 import threading
 import types
@@ -224,7 +225,8 @@ class Dispatcher(DomainDispatcherApplication):
 
 
 class Faults:
-    """Faults the end-to-end tests ask the embedded AWS for, as AWS sometimes answers: `POST
+    """Faults the end-to-end tests ask the embedded AWS for (only with EMBEDDED_AWS_FAULTS=1), as
+    AWS sometimes answers: `POST
     /_faults {"target": "DynamoDB_20120810.UpdateItem", "contains": "<table name>", "count": 1}`
     makes the next `count` DynamoDB requests of that operation whose body contains the string
     fail with an error no client retries (400 ValidationException), as a request refused or a
@@ -329,7 +331,10 @@ def main(host: str, port: str) -> None:
     install_item_rollback()
     install_partition_queries()
     install_serialized_dynamodb()
-    app = Faults(Dispatcher(create_backend_app))
+    # Faults only for the end-to-end tests' stacks (infra/harness.py sets it), never for `make run`.
+    app: Any = Dispatcher(create_backend_app)
+    if os.environ.get("EMBEDDED_AWS_FAULTS") == "1":
+        app = Faults(app)
     run_simple(host, int(port), app, threaded=True, use_reloader=False, request_handler=RequestHandler)
 
 

@@ -4,6 +4,8 @@ it to Chalice's output, so a function added to the app cannot be left without th
 - a name of its own, `<stack>-<LogicalId>`, so that its log group can exist before it does: the
   function depends on `<LogicalId>LogGroup` (`/aws/lambda/<stack>-<LogicalId>`, kept
   `LogRetentionDays`), and no role needs `logs:CreateLogGroup`;
+- the right to write to that log group and no other, on its own role (`<LogicalId>Logs`: a policy
+  of its own, since a role that named its function would depend on it, and the function on it);
 - alarms on its `Errors` and `Throttles` (`<LogicalId>ErrorsAlarm`, `<LogicalId>ThrottlesAlarm`)
   notifying the alarm topic;
 - `PUBLIC_BASE_URL` from the `DomainName` parameter, where .chalice/config.json sets one.
@@ -43,6 +45,20 @@ def _alarm(function: str, metric: str, what: str) -> dict[str, Any]:
     }
 
 
+def _own_log_group(function: str, role: dict[str, Any]) -> dict[str, Any]:
+    arn = f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/${{{function}}}:*"
+    return {
+        "Type": "AWS::IAM::RolePolicy",
+        "Properties": {
+            "RoleName": {"Ref": role["Fn::GetAtt"][0]},
+            "PolicyName": "OwnLogGroup",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": {"Fn::Sub": arn}}]},
+        },
+    }
+
+
 def for_every_function(template: dict[str, Any]) -> dict[str, Any]:
     """The template with each function's name, log group, alarms and PUBLIC_BASE_URL (in place)."""
     resources = template["Resources"]
@@ -56,6 +72,7 @@ def for_every_function(template: dict[str, Any]) -> dict[str, Any]:
             "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/{physical}"},
                            "RetentionInDays": {"Ref": "LogRetentionDays"}},
         }
+        resources[f"{name}Logs"] = _own_log_group(name, properties["Role"])
         depends = function.get("DependsOn", [])
         function["DependsOn"] = [*([depends] if isinstance(depends, str) else depends), f"{name}LogGroup"]
         variables = properties.get("Environment", {}).get("Variables", {})

@@ -1,10 +1,14 @@
-"""Signing material for the local stack: a self-signed CA and a document-signing certificate.
+"""Signing material for the local stack: a self-signed CA, a document-signing certificate, a
+time-stamping certificate for the local RFC 3161 responder, and the CA's CRL.
 
-The local stack calls `create_local_material` on its first start and keeps the result, as the
-JSON of `SigningMaterial.to_json()`, in Secrets Manager; the render worker reads it from there
-and signs every annotated copy (加注件) with it (`chalicelib/signing.py`). Nobody outside
-this machine trusts that CA: a reader shows the signature as intact but its signer as
-unknown until the CA is added to its trust store.
+The local stack calls `create_local_pki` once per start (`infra/local.py`, with the URL on
+which `infra/tsa.py` serves the CRL), keeps its `material`, as the JSON of
+`SigningMaterial.to_json()`, in Secrets Manager; the render worker reads it from there and
+signs every annotated copy (加注件) with it (`chalicelib/signing.py`). The signing and the
+time-stamping certificates name that CRL as their distribution point, so a validator (and the
+worker, which embeds the CRL in the copy's DSS for B-LT) can fetch it. Nobody outside this
+machine trusts that CA: a reader shows the signature as intact but its signer as unknown
+until the CA is added to its trust store.
 
 Production keeps the signing key in AWS KMS instead (or in an HSM: CloudHSM or any PKCS#11
 device, for which pyHanko ships `pyhanko.sign.pkcs11.PKCS11Signer`), so the private key
@@ -27,6 +31,7 @@ deterministic (RFC 6979) ECDSA, so signing the same copy twice gives different b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -43,10 +48,13 @@ LOCAL_COMMON_NAME = "专业技术人员职业资格证书查询验证系统（�
 # the common names are these shorter ones. Readers show both ("CN=加注件签名（本地）,O=…,C=CN").
 SIGNER_COMMON_NAME = "加注件签名（本地）"
 CA_COMMON_NAME = "加注件签名根证书（本地）"
+TSA_COMMON_NAME = "时间戳服务（本地）"
 KeyType = Literal["ec-p256", "rsa-2048"]
 
 CA_VALIDITY = timedelta(days=10 * 365)
 SIGNER_VALIDITY = timedelta(days=3 * 365)
+# A CRL is good for a week; the local responder makes a new one for every request.
+CRL_VALIDITY = timedelta(days=7)
 # A clock a little behind the one that made the certificates must not see them as not yet valid.
 BACKDATE = timedelta(hours=1)
 
@@ -54,18 +62,62 @@ BACKDATE = timedelta(hours=1)
 DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 
 
+@dataclass(frozen=True)
+class LocalPki:
+    """Everything the local stack's trust services need: the worker's `material`, the CA (whose
+    key also signs the CRL) and the time-stamping authority's key and certificate, all made
+    together, once per start."""
+
+    material: SigningMaterial
+    ca_cert_pem: bytes
+    ca_key_pem: bytes
+    tsa_cert_pem: bytes
+    tsa_key_pem: bytes
+    crl_url: str | None
+
+    def crl(self, now: datetime) -> bytes:
+        """The CA's CRL (DER), valid from `now` for a week; nothing is revoked."""
+        ca_key = serialization.load_pem_private_key(self.ca_key_pem, password=None)
+        ca_cert = x509.load_pem_x509_certificate(self.ca_cert_pem)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
+        start = now - BACKDATE
+        return (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(ca_cert.subject)
+            .last_update(start)
+            .next_update(now + CRL_VALIDITY)
+            .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256())
+            .public_bytes(serialization.Encoding.DER)
+        )
+
+    def __repr__(self) -> str:
+        return f"LocalPki(crl_url={self.crl_url!r}, keys=<redacted>)"
+
+
 def create_local_material(common_name: str = LOCAL_COMMON_NAME, *, now: datetime,
-                          key_type: KeyType = "ec-p256") -> SigningMaterial:
+                          key_type: KeyType = "ec-p256", crl_url: str | None = None) -> SigningMaterial:
     """A new CA and a signing certificate it issued, both with new keys, both naming
     `common_name` as their organisation (O).
 
     EC P-256 by default, the key type the service signs with; `rsa-2048` is there for the
-    benchmark that compares the two.
+    benchmark that compares the two. Without `crl_url` the certificates name no CRL (the
+    package's probe, the benchmarks): such a copy cannot be made B-LT.
     """
+    return create_local_pki(common_name, now=now, key_type=key_type, crl_url=crl_url).material
+
+
+def create_local_pki(common_name: str = LOCAL_COMMON_NAME, *, now: datetime, key_type: KeyType = "ec-p256",
+                     crl_url: str | None = None) -> LocalPki:
+    """A new CA, the document-signing and time-stamping certificates it issued (each with a new
+    key), the signing and time-stamping certificates naming `crl_url` as their CRL
+    distribution point."""
     if now.tzinfo is None:
         raise ValueError("naive datetime")
     ca_key = _new_key(key_type)
     signer_key = _new_key(key_type)
+    tsa_key = _new_key(key_type)
     start = now - BACKDATE
     ca_name = _name(CA_COMMON_NAME, common_name)
     ca_cert = (
@@ -81,36 +133,57 @@ def create_local_material(common_name: str = LOCAL_COMMON_NAME, *, now: datetime
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    signer_cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(SIGNER_COMMON_NAME, common_name))
-        .issuer_name(ca_name)
-        .public_key(signer_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + SIGNER_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
-        # Poppler (pdfsig, Okular, Evince) checks the signer with NSS's e-mail-signer usage, which
-        # refuses a certificate whose extended key usage lacks emailProtection (with
-        # documentSigning alone pdfsig says "Unknown issue with Certificate or corrupted data.").
-        # documentSigning (RFC 9336) and Adobe's Authentic Documents OID are for the validators
-        # that look for those.
-        .add_extension(x509.ExtendedKeyUsage([
-            DOCUMENT_SIGNING,
-            ExtendedKeyUsageOID.EMAIL_PROTECTION,
-            ObjectIdentifier("1.2.840.113583.1.1.5"),  # Adobe Authentic Documents Trust
-        ]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
+
+    def issued(subject: str, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+               usage: x509.ExtendedKeyUsage, *, usage_critical: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(subject, common_name))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + SIGNER_VALIDITY)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
+            .add_extension(usage, critical=usage_critical)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        )
+        if crl_url is not None:
+            builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None,
+                crl_issuer=None)]), critical=False)
+        return builder.sign(ca_key, hashes.SHA256())
+
+    # Poppler (pdfsig, Okular, Evince) checks the signer with NSS's e-mail-signer usage, which
+    # refuses a certificate whose extended key usage lacks emailProtection (with
+    # documentSigning alone pdfsig says "Unknown issue with Certificate or corrupted data.").
+    # documentSigning (RFC 9336) and Adobe's Authentic Documents OID are for the validators
+    # that look for those.
+    signer_cert = issued(SIGNER_COMMON_NAME, signer_key, x509.ExtendedKeyUsage([
+        DOCUMENT_SIGNING,
+        ExtendedKeyUsageOID.EMAIL_PROTECTION,
+        ObjectIdentifier("1.2.840.113583.1.1.5"),  # Adobe Authentic Documents Trust
+    ]), usage_critical=False)
+    # RFC 3161 §2.3: a TSA's certificate has timeStamping as its only extended key usage, critical.
+    tsa_cert = issued(TSA_COMMON_NAME, tsa_key, x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
+                      usage_critical=True)
+    return LocalPki(
+        material=SigningMaterial(key_pem=_private_pem(signer_key), cert_pem=_pem(signer_cert),
+                                 chain_pem=_pem(ca_cert)),
+        ca_cert_pem=_pem(ca_cert), ca_key_pem=_private_pem(ca_key),
+        tsa_cert_pem=_pem(tsa_cert), tsa_key_pem=_private_pem(tsa_key), crl_url=crl_url,
     )
-    return SigningMaterial(
-        key_pem=signer_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                         serialization.NoEncryption()),
-        cert_pem=signer_cert.public_bytes(serialization.Encoding.PEM),
-        chain_pem=ca_cert.public_bytes(serialization.Encoding.PEM),
-    )
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _private_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
 
 
 def _new_key(key_type: KeyType) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:

@@ -35,6 +35,8 @@ STATIC_FILES: dict[str, str] = {
     "identity.js": "text/javascript; charset=utf-8",
     "password.js": "text/javascript; charset=utf-8",
     "account.js": "text/javascript; charset=utf-8",
+    # The QR decoder (jsQR), fetched pinned by `make web-deps` and copied here: see the Makefile.
+    "jsQR.js": "text/javascript; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }
 PAGES = ("index.html", "verify.html")

@@ -3,23 +3,32 @@ report assembled from the chunks' results.
 
 A chunk is a byte range of one version of the file that begins and ends on a record boundary,
 with the number of the physical line it begins on, so every chunk reports the lines of the
-file. Finding the boundaries reads the file once and looks at bytes only (newlines, and for
-CSV the parity of double quotes: RFC 4180 doubles a quote inside a quoted field, so a newline
-ends a record only after an even number of quotes); no row is parsed.
+file. Finding the boundaries reads the file once and looks at line ends only (LF, CRLF, or CR
+alone as old spreadsheet exports write), and for CSV at quotes the way Python's csv module reads
+them: a line that has none cannot open or close a quoted field; one that has is followed through
+its fields, so that a quoted newline never splits a record and a stray quote inside an unquoted
+field (`12"屏`) opens nothing. No row is parsed. A record still inside quotes after
+MAX_RECORD_BYTES ends at the next line end anyway (its row is then rejected, not the file).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain.errors import DomainError
+
 # Rows per chunk: 2,000 rows load in a few seconds on DynamoDB (one BatchGetItem and one
 # transaction per 100 rows), far inside the import worker's 300 s.
 ROWS_PER_CHUNK = 2000
-# A CSV header longer than this is not a header.
+# A CSV header longer than this is not a header; a record longer than this is not a row; a
+# chunk closes at whichever comes first, its rows or its bytes.
 MAX_HEADER_BYTES = 4096
+MAX_RECORD_BYTES = 64 * 1024
+MAX_CHUNK_BYTES = 8 * 1024 * 1024
 NEVER_PROCESSED = "该部分多次处理失败，未能全部导入；请重新上传该文件"
 
 
@@ -47,10 +56,18 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Layout:
-    """How a file splits: its CSV header line (None for JSON lines) and its chunks."""
+    """How a file splits: its CSV header line (None for JSON lines), its chunks, and the SHA-256
+    of its bytes (what tells this content from another, whoever uploaded it how)."""
 
     header: str | None
     chunks: tuple[Chunk, ...]
+    sha256: str
+
+
+class BatchUnreadable(DomainError):
+    """A batch file that has no usable header; its report says why."""
+
+    message = "文件第一行不是有效的表头（UTF-8 CSV，字段名以逗号分隔，以换行结束）"
 
 
 def is_json_lines(name: str) -> bool:
@@ -59,57 +76,111 @@ def is_json_lines(name: str) -> bool:
 
 def split(blocks: Iterable[bytes], *, csv: bool, rows_per_chunk: int = ROWS_PER_CHUNK) -> Layout:
     """The chunks of a file read as `blocks` of bytes. For CSV, the first record is the
-    header and the chunks hold the records after it."""
+    header and the chunks hold the records after it. BatchUnreadable without a header."""
     splitter = _Splitter(csv=csv, rows_per_chunk=rows_per_chunk)
     for block in blocks:
         splitter.feed(block)
     return splitter.finish()
 
 
+_START, _FIELD, _QUOTED, _QUOTE_IN_QUOTED = range(4)
+_QUOTE, _COMMA = ord('"'), ord(",")
+
+
+def ends_inside_quotes(line: bytes, inside: bool) -> bool:
+    """Whether a CSV record is still inside a quoted field at the end of this line, as Python's
+    csv module (excel dialect) reads it: a quote opens a field only at the field's start, `""`
+    inside one is a quote, and the field closes at the quote before `,` or the line's end."""
+    state = _QUOTED if inside else _START
+    for byte in line:
+        if state == _START:
+            state = _QUOTED if byte == _QUOTE else _START if byte == _COMMA else _FIELD
+        elif state == _FIELD:
+            if byte == _COMMA:
+                state = _START
+        elif state == _QUOTED:
+            if byte == _QUOTE:
+                state = _QUOTE_IN_QUOTED
+        else:
+            state = _QUOTED if byte == _QUOTE else _START if byte == _COMMA else _FIELD
+    return state == _QUOTED
+
+
 class _Splitter:
     def __init__(self, *, csv: bool, rows_per_chunk: int) -> None:
         self.csv = csv
         self.rows_per_chunk = rows_per_chunk
-        self.position = 0  # bytes seen
-        self.line = 1  # the physical line the next byte is on
-        self.odd_quotes = False
-        self.header: bytearray | None = bytearray() if csv else None
+        self.digest = hashlib.sha256()
+        self.position = 0  # bytes of the lines ended so far
+        self.line = 1  # the number of the line being read
+        self.partial = bytearray()  # the line being read (its first MAX_RECORD_BYTES)
+        self.partial_length = 0
+        self.terminator: bytes | None = None  # b"\n", or b"\r" in a file of CR line ends
+        self.after_cr = False  # the last byte fed was a CR (it may begin a CRLF)
+        self.inside_quotes = False
+        self.record_bytes = 0
+        self.header: str | None = None
         self.in_header = csv
         self.chunks: list[Chunk] = []
         self.chunk_start = 0
         self.chunk_line = 1
         self.records = 0
-        self.last_byte = b""
 
     def feed(self, block: bytes) -> None:
-        if block:
-            self.last_byte = block[-1:]
+        self.digest.update(block)
+        if self.terminator is None:
+            self._choose_terminator(block)
+        if self.terminator is None:
+            self._extend(block)
+            return
         at = 0
         while True:
-            newline = block.find(b"\n", at)
-            end = len(block) if newline < 0 else newline + 1
-            if self.csv and block.count(b'"', at, end) % 2:
-                self.odd_quotes = not self.odd_quotes
-            if self.in_header and self.header is not None:
-                self.header += block[at:end]
-                if len(self.header) > MAX_HEADER_BYTES:
-                    raise ValueError("the first line is too long to be a header")
-            if newline < 0:
-                self.position += len(block) - at
+            end = block.find(self.terminator, at)
+            if end < 0:
+                self._extend(block[at:])
                 return
-            self.position += end - at
-            self.line += 1
-            at = end
-            if not self.odd_quotes:
-                self._record_ended()
+            self._extend(block[at:end + 1])
+            self._line_ended()
+            at = end + 1
 
-    def _record_ended(self) -> None:
+    def _choose_terminator(self, block: bytes) -> None:
+        """LF (and so CRLF) unless the first line end is a CR alone."""
+        for byte in block:
+            if self.after_cr:
+                self.terminator = b"\n" if byte == 0x0A else b"\r"
+                return
+            if byte == 0x0A:
+                self.terminator = b"\n"
+                return
+            self.after_cr = byte == 0x0D
+
+    def _extend(self, piece: bytes) -> None:
+        room = MAX_RECORD_BYTES - len(self.partial)
+        if room > 0:
+            self.partial += piece[:room]
+        self.partial_length += len(piece)
+
+    def _line_ended(self) -> None:
+        line, length = bytes(self.partial), self.partial_length
+        self.partial.clear()
+        self.partial_length = 0
+        self.position += length
+        self.line += 1
+        self.record_bytes += length
         if self.in_header:
+            if length > MAX_HEADER_BYTES:
+                raise BatchUnreadable()
+            self.header = line.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
             self.in_header = False
-            self.chunk_start, self.chunk_line = self.position, self.line
+            self.chunk_start, self.chunk_line, self.record_bytes = self.position, self.line, 0
             return
+        if self.csv and (self.inside_quotes or _QUOTE in line):
+            self.inside_quotes = ends_inside_quotes(line.rstrip(b"\r\n"), self.inside_quotes)
+            if self.inside_quotes and self.record_bytes <= MAX_RECORD_BYTES:
+                return  # the record goes on on the next line
+        self.inside_quotes, self.record_bytes = False, 0
         self.records += 1
-        if self.records == self.rows_per_chunk:
+        if self.records == self.rows_per_chunk or self.position - self.chunk_start >= MAX_CHUNK_BYTES:
             self._close(self.position, self.line - 1)
 
     def _close(self, end: int, last_line: int) -> None:
@@ -117,16 +188,19 @@ class _Splitter:
         self.chunk_start, self.chunk_line, self.records = end, last_line + 1, 0
 
     def finish(self) -> Layout:
-        if self.in_header:  # a file of one line: the header alone
-            self.in_header = False
-            self.chunk_start, self.chunk_line = self.position, self.line + 1
+        if self.partial_length:  # the last line, without its line end
+            self.position += self.partial_length
+            last = self.line
+        else:
+            last = self.line - 1
+        if self.in_header:  # no line end at all: a file of a header alone, or nothing
+            if self.position > MAX_HEADER_BYTES:
+                raise BatchUnreadable()
+            self.header = bytes(self.partial).decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+            self.chunk_start = self.position
         if self.position > self.chunk_start:
-            # After a final newline `line` points at an empty line that is not the file's.
-            self._close(self.position, self.line - 1 if self.last_byte == b"\n" else self.line)
-        header = None
-        if self.header is not None:
-            header = bytes(self.header).decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
-        return Layout(header, tuple(self.chunks))
+            self._close(self.position, last)
+        return Layout(self.header, tuple(self.chunks), self.digest.hexdigest())
 
 
 def stamp_time(moment: datetime) -> str:
@@ -149,11 +223,13 @@ class RowStamp:
 
 
 def assemble(file: str, version: str, chunks: list[dict[str, Any]], results: dict[int, dict[str, Any]],
-             failed: set[int]) -> dict[str, Any]:
+             failed: set[int], problem: str | None = None) -> dict[str, Any]:
     """The batch's report from each chunk's result; a chunk that died is listed with its lines,
-    never processed (or not all of them)."""
+    never processed (or not all of them); a file that could not be split, with its first line."""
     report: dict[str, Any] = {"file": file, "version": version, "rows": 0, "loaded": 0, "unchanged": 0,
                               "rejected": [], "never_processed": []}
+    if problem is not None:
+        report["rejected"].append({"line": 1, "certificate_no": None, "reason": problem})
     for chunk in chunks:
         index = int(chunk["index"])
         if index in failed and index not in results:

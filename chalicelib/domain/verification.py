@@ -3,6 +3,7 @@ check from being an oracle for guessing codes."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,3 +88,13 @@ def window_at(now: datetime) -> ThrottleWindow:
 
 def over_limit(misses: int) -> bool:
     return misses >= MISS_LIMIT
+
+
+# --- the holder's log --------------------------------------------------------------------------
+
+def log_once_key(annotation_id: str, client: str, window: ThrottleWindow) -> str:
+    """The key that lets one client's checks of one copy into the holder's log once a window,
+    whatever the channel. A digest: the marker it names is kept beside the throttle's counters
+    (for two windows), and there it names neither the client nor the copy."""
+    digest = hashlib.sha256(f"{annotation_id}\n{client}\n{window.key_suffix}".encode()).hexdigest()
+    return f"verify-log#{digest}"

@@ -33,6 +33,7 @@ from chalicelib.models import (
     AttemptsModel,
     IdDocumentModel,
     ImportFileModel,
+    PhoneRecordModel,
     RevokedTokenModel,
     UserKeyModel,
     UserModel,
@@ -47,6 +48,10 @@ def username_item_key(username_key: str) -> str:
 
 def document_item_key(holder_key: str) -> str:
     return f"id#{holder_key}"
+
+
+def phone_item_key(holder_key: str) -> str:
+    return f"phone#{holder_key}"
 
 
 class AccountRepository:
@@ -184,11 +189,15 @@ class AccountRepository:
     # --- ID documents --------------------------------------------------------------------------
 
     def document(self, holder_key: str) -> IdDocument:
-        try:
-            model = IdDocumentModel.get(document_item_key(holder_key), consistent_read=True)
-        except DoesNotExist:
-            return IdDocument(holder_key=holder_key)
-        return IdDocument(holder_key=holder_key, user_id=model.user_id, phone=model.phone)
+        """The document's holder and its phone on record, in one BatchGetItem of their two items."""
+        table = IdDocumentModel.Meta.table_name
+        keys = [document_item_key(holder_key), phone_item_key(holder_key)]
+        items = batch_get(self._connection, {table: {"Keys": [{"key": {"S": k}} for k in keys],
+                                                     "ConsistentRead": True}})[table]
+        found = {item["key"]["S"]: item for item in items}
+        held, phone = found.get(keys[0], {}), found.get(keys[1], {})
+        return IdDocument(holder_key=holder_key, user_id=held.get("user_id", {}).get("S"),
+                          phone=phone.get("phone", {}).get("S"))
 
     def holder(self, holder_key: str) -> User | None:
         """The proven account that holds this ID document, if any."""
@@ -199,14 +208,14 @@ class AccountRepository:
         """Set the phone on record from a batch row stamped `stamp`; False (nothing written) when
         the phone is the same, or was set by a row of a later (or the same) stamp, unless this
         very row set it (a load run again)."""
-        newer = IdDocumentModel.phone_stamp.does_not_exist() | (IdDocumentModel.phone_stamp < stamp.order)
-        other = IdDocumentModel.phone.does_not_exist() | (IdDocumentModel.phone != phone)
-        again = IdDocumentModel.phone_loaded_by == stamp.loaded_by
+        newer = PhoneRecordModel.phone_stamp.does_not_exist() | (PhoneRecordModel.phone_stamp < stamp.order)
+        other = PhoneRecordModel.phone.does_not_exist() | (PhoneRecordModel.phone != phone)
+        again = PhoneRecordModel.phone_loaded_by == stamp.loaded_by
         try:
-            update_returning_nothing(IdDocumentModel, document_item_key(holder_key),
-                                     actions=[IdDocumentModel.phone.set(phone),
-                                              IdDocumentModel.phone_stamp.set(stamp.order),
-                                              IdDocumentModel.phone_loaded_by.set(stamp.loaded_by)],
+            update_returning_nothing(PhoneRecordModel, phone_item_key(holder_key),
+                                     actions=[PhoneRecordModel.phone.set(phone),
+                                              PhoneRecordModel.phone_stamp.set(stamp.order),
+                                              PhoneRecordModel.phone_loaded_by.set(stamp.loaded_by)],
                                      condition=(newer & other) | again)
         except UpdateError as e:
             if conditional_failed(e):

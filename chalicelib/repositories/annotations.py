@@ -29,6 +29,7 @@ from chalicelib.models import (
     QUOTA_SLOTS,
     AnnotationModel,
     CertificateModel,
+    CounterModel,
     IdDocumentModel,
     QuotaSlotAttribute,
     RateLimitModel,
@@ -39,6 +40,8 @@ from chalicelib.repositories.base import batch_get, cancelled_items, conditional
 from chalicelib.repositories.certificates import certificate_from, get_certificate
 
 PENDING = "1"
+# A log entry's transaction is tried again this many times in all when it loses to a concurrent one.
+_LOG_ATTEMPTS = 3
 
 
 class AnnotationRepository:
@@ -220,16 +223,39 @@ class AnnotationRepository:
             raise ConcurrentUpdate() from e  # a conflict with a concurrent transaction: try again
         return True
 
-    def record_verification(self, annotation: Annotation, record: VerificationRecord) -> None:
-        """Log one check and count it on the annotation, together."""
+    def record_verification(self, annotation: Annotation, record: VerificationRecord, once_key: str,
+                            once_until: datetime) -> bool:
+        """Log one check and count it on the annotation, together, unless a check with the same
+        `once_key` (copy, client, minute) was logged: the marker that key names is written in
+        the same transaction, on the condition that it does not exist. False when it did;
+        ConcurrentUpdate when concurrent checks of the copy kept winning.
+
+        The entry itself holds only the time, the channel and the result."""
         at_id = f"{record.at.astimezone(UTC).isoformat(timespec='microseconds')}#{secrets.token_hex(4)}"
-        with TransactWrite(connection=self._connection) as tx:
-            tx.save(VerificationModel(annotation.annotation_id, at_id, at=record.at, channel=record.channel.value,
-                                      result=record.result.value,
-                                      expires_at=retention_until(annotation.applied_at, annotation.valid_until)))
-            tx.update(AnnotationModel(annotation.annotation_id),
-                      actions=[AnnotationModel.verification_count.add(1)],
-                      condition=AnnotationModel.annotation_id.exists())
+        for attempt in range(_LOG_ATTEMPTS):
+            try:
+                with TransactWrite(connection=self._connection) as tx:
+                    tx.save(CounterModel(once_key, hits=1, expires_at=once_until),
+                            condition=CounterModel.key.does_not_exist())
+                    tx.save(VerificationModel(annotation.annotation_id, at_id, at=record.at,
+                                              channel=record.channel.value, result=record.result.value,
+                                              expires_at=retention_until(annotation.applied_at,
+                                                                         annotation.valid_until)))
+                    tx.update(AnnotationModel(annotation.annotation_id),
+                              actions=[AnnotationModel.verification_count.add(1)],
+                              condition=AnnotationModel.annotation_id.exists())
+            except TransactWriteError as e:
+                refused = cancelled_items(e)
+                if refused[:1] == [True]:  # the puts come first, the marker first of them
+                    return False
+                if any(refused):
+                    raise
+                if attempt == _LOG_ATTEMPTS - 1:
+                    raise ConcurrentUpdate() from e
+                # else a conflict with a concurrent transaction (another check of the copy): again
+            else:
+                return True
+        raise AssertionError("unreachable")
 
     def verifications(self, annotation_id: str, limit: int) -> list[VerificationRecord]:
         """Newest first."""
@@ -259,9 +285,24 @@ class AnnotationRepository:
         except DoesNotExist:
             return 0
 
-    def add_misses(self, client_key: str, count: int, expires_at: datetime) -> None:
-        RateLimitModel(client_key).update(actions=[RateLimitModel.misses.add(count),
-                                                   RateLimitModel.expires_at.set(expires_at)])
+    def add_misses(self, client_key: str, count: int, limit: int, expires_at: datetime) -> bool:
+        """Count `count` more misses if the client stays within `limit`, in one conditional
+        update (concurrent requests cannot pass it together). Otherwise nothing is counted but
+        the refusal itself, which spends the rest of the window (misses = limit): a refusal
+        that cost nothing would tell a guesser, for free, that a whole batch missed. False then."""
+        expiry = RateLimitModel.expires_at.set(expires_at)
+        if count <= limit:
+            try:
+                update_returning_nothing(RateLimitModel, client_key, actions=[RateLimitModel.misses.add(count), expiry],
+                                         condition=RateLimitModel.misses.does_not_exist()
+                                         | (RateLimitModel.misses <= limit - count))
+                return True
+            except UpdateError as e:
+                if not conditional_failed(e):
+                    raise
+        update_returning_nothing(RateLimitModel, client_key, actions=[RateLimitModel.misses.set(limit), expiry],
+                                 condition=None)
+        return False
 
     def expiring_on(self, day: date) -> list[str]:
         return [m.annotation_id for m in AnnotationModel.by_expiry_day.query(day.isoformat())]

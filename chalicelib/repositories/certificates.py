@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from chalicelib.domain.annotations import QuotaSlot
 from chalicelib.domain.batches import RowStamp
 from chalicelib.domain.certificates import Certificate, CertificateStatus
 from chalicelib.models import QUOTA_SLOTS, CertificateModel
-from chalicelib.repositories.base import cancelled_items, conditional_failed
+from chalicelib.repositories.base import conditional_failed
 
 ANNOUNCE = "1"
 # What a batch needs to know of a stored certificate to tell whether a row changes it.
@@ -113,15 +113,17 @@ class CertificateRepository:
                     model.row_stamp, model.loaded_by = stamp.order, stamp.loaded_by
                     model.row_digest = _digest(model)
                     tx.save(model, condition=CertificateModel.certificate_id.does_not_exist())
-        except TransactWriteError as e:
-            if any(cancelled_items(e)):
-                return False
-            raise
+        except TransactWriteError:
+            # One exists by now, or another load is creating one (TransactionConflict): each row
+            # then takes the single-row conditional write, which decides it.
+            return False
         return True
 
-    def certificates_to_announce(self, limit: int = 1000) -> list[tuple[str, str]]:
-        """(certificate_id, holder_key) of certificates whose holder has not been told."""
-        return [(m.certificate_id, m.holder_key) for m in CertificateModel.by_announce.query(ANNOUNCE, limit=limit)]
+    def certificates_to_announce(self) -> Iterator[tuple[str, str]]:
+        """(certificate_id, holder_key) of certificates whose holder has not been told, holder by
+        holder (the index's sort key), read page by page as they are taken."""
+        for m in CertificateModel.by_announce.query(ANNOUNCE):
+            yield m.certificate_id, m.holder_key
 
     def claim_announcement(self, certificate_id: str) -> bool:
         """Take the certificate off the to-announce list; False if another run did first."""

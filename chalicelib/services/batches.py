@@ -11,6 +11,7 @@ the import is keyed by the object's version, a chunk by its index, a row by its 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,15 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib import observability
-from chalicelib.domain.batches import ROWS_PER_CHUNK, ObjectVersion, assemble, is_json_lines, split
+from chalicelib.domain.batches import (
+    ROWS_PER_CHUNK,
+    BatchUnreadable,
+    Layout,
+    ObjectVersion,
+    assemble,
+    is_json_lines,
+    split,
+)
 from chalicelib.domain.certificates import Certificate
 from chalicelib.repositories.imports import ImportRepository, Progress
 from chalicelib.services.imports import (
@@ -36,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 class BatchFiles(Protocol):
-    def object_version(self, key: str) -> ObjectVersion: ...
+    def object_version(self, key: str, version_id: str | None = None) -> ObjectVersion: ...
     def blocks(self, key: str, version_id: str) -> Iterator[bytes]: ...
     def byte_range(self, key: str, version_id: str, start: int, end: int) -> bytes: ...
     def put_json(self, key: str, data: dict[str, Any]) -> None: ...
@@ -62,24 +71,43 @@ def part_key(import_id: str, index: int) -> str:
 
 
 def start_import(key: str, *, files: BatchFiles, imports: ImportRepository, first_loads: FirstLoads,
-                 queue: ChunkQueue, now: datetime, rows_per_chunk: int = ROWS_PER_CHUNK) -> Progress:
-    """Split this version of the file and queue its chunks (again, for a trigger run twice: the
-    chunks not yet accounted for, with the first run's layout and times)."""
+                 queue: ChunkQueue, now: datetime, version_id: str | None = None,
+                 rows_per_chunk: int = ROWS_PER_CHUNK) -> Progress | None:
+    """Split this version of the file (the event's, or the current one) and queue its chunks;
+    for a trigger run twice, the chunks not yet accounted for, with the first run's layout and
+    times. None when the object is gone (deleted before the event came)."""
     observability.correlate(key)
-    version = files.object_version(key)
+    try:
+        version = files.object_version(key, version_id)
+    except LookupError:
+        log.warning("import of %s: the object is gone; nothing to load", key)
+        return None
     import_id = import_id_for(key, version.upload)
     try:
         progress = imports.progress(import_id)
     except LookupError:
-        layout = split(files.blocks(key, version.version_id), csv=not is_json_lines(key),
-                       rows_per_chunk=rows_per_chunk)
-        progress, _ = imports.start(import_id, key=key, version=version.upload, layout=layout, started_at=now,
-                                    first_loaded_at=first_loads.file_first_loaded(version.etag, now))
+        progress = _start(import_id, key, version, files=files, imports=imports, first_loads=first_loads,
+                          now=now, rows_per_chunk=rows_per_chunk)
     waiting = [c["index"] for c in progress.chunks if c["index"] not in progress.done | progress.failed]
     if waiting:
         queue.send_chunks(import_id, waiting)
     log.info("import of %s: %d chunk(s), %d queued", key, len(progress.chunks), len(waiting))
     finish(progress, files=files, imports=imports, now=now)  # a file with no rows: its report now
+    return progress
+
+
+def _start(import_id: str, key: str, version: ObjectVersion, *, files: BatchFiles, imports: ImportRepository,
+           first_loads: FirstLoads, now: datetime, rows_per_chunk: int) -> Progress:
+    problem = None
+    try:
+        layout = split(files.blocks(key, version.upload), csv=not is_json_lines(key), rows_per_chunk=rows_per_chunk)
+    except BatchUnreadable as e:
+        layout, problem = Layout(None, (), ""), e.message
+    # A file is known by its bytes (their SHA-256), however and under whatever name it was
+    # uploaded: loading an old file again is that old file still, and reverts no correction.
+    first_loaded = first_loads.file_first_loaded(layout.sha256 or version.upload, now)
+    progress, _ = imports.start(import_id, key=key, version=version.upload, layout=layout, started_at=now,
+                                first_loaded_at=first_loaded, problem=problem)
     return progress
 
 
@@ -127,18 +155,72 @@ def chunk_died(import_id: str, index: int, *, files: BatchFiles, imports: Import
     finish(progress, files=files, imports=imports, now=now)
 
 
+def load_chunks(messages: list[tuple[str, str]], *, files: BatchFiles, imports: ImportRepository,
+                rows: RowLoading, now: datetime) -> list[str]:
+    """The import worker's batch of (message ID, body): the IDs of the messages to retry."""
+    failed: list[str] = []
+    for message_id, body in messages:
+        chunk = chunk_of(body)
+        if chunk is None:
+            continue
+        try:
+            load_chunk(*chunk, files=files, imports=imports, rows=rows, now=now)
+        except LookupError:
+            log.error("import chunk %s names no import (removed, or never started); dropped", chunk)
+        except Exception:
+            log.exception("import chunk %s failed; it is retried", chunk)
+            failed.append(message_id)
+    return failed
+
+
+def bury_chunks(messages: list[tuple[str, str]], *, files: BatchFiles, imports: ImportRepository,
+                now: datetime) -> list[str]:
+    """The dead-letter consumer's batch: each chunk recorded as dead (retried when that fails)."""
+    failed: list[str] = []
+    for message_id, body in messages:
+        chunk = chunk_of(body)
+        if chunk is None:
+            continue
+        try:
+            chunk_died(*chunk, files=files, imports=imports, now=now)
+        except LookupError:
+            log.error("dead import chunk %s names no import (removed, or never started); dropped", chunk)
+        except Exception:
+            log.exception("dead import chunk %s could not be recorded; it is retried", chunk)
+            failed.append(message_id)
+    return failed
+
+
+def chunk_of(body: str) -> tuple[str, int] | None:
+    """(import ID, chunk index) of a chunk message; None (and a log line) for anything else,
+    which is dropped: it names nothing to load."""
+    try:
+        message = json.loads(body)
+        return str(message["import_id"]), int(message["chunk"])
+    except (ValueError, KeyError, TypeError):
+        log.error("an import queue message that names no chunk was dropped")
+        return None
+
+
 def finish(progress: Progress, *, files: BatchFiles, imports: ImportRepository, now: datetime) -> bool:
-    """Write the report when every chunk is accounted for and no run has written it yet."""
-    if progress.reported or not progress.accounted_for:
-        return False
-    with ThreadPoolExecutor(max_workers=8) as pool:  # a 10^6-row file has 500 parts
+    """Write the report when every chunk is accounted for and no run has written it yet (or
+    wrote it before a chunk recorded dead finished after all). Two runs writing at once: the
+    one whose record of the report loses reads the import again and writes once more, so the
+    last report written is the newest."""
+    written = False
+    while progress.report_due:
         done = sorted(progress.done)
-        results = dict(zip(done, pool.map(lambda i: files.get_json(part_key(progress.import_id, i)), done),
-                           strict=True))
-    report = assemble(progress.key, progress.version, progress.chunks, results, set(progress.failed))
-    files.put_json(report_key(progress.key), report)
-    if imports.mark_reported(progress.import_id, now):
-        log.info("import of %s reported: %d rows, %d loaded, %d unchanged, %d rejected, %d chunk(s) never processed",
-                 progress.key, report["rows"], report["loaded"], report["unchanged"], len(report["rejected"]),
-                 len(report["never_processed"]))
-    return True
+        parts = [part_key(progress.import_id, i) for i in done]
+        with ThreadPoolExecutor(max_workers=8) as pool:  # a 10^6-row file has 500 parts
+            results = dict(zip(done, pool.map(files.get_json, parts), strict=True))
+        report = assemble(progress.key, progress.version, progress.chunks, results, set(progress.failed),
+                          progress.problem)
+        files.put_json(report_key(progress.key), report)
+        written = True
+        if imports.mark_reported(progress.import_id, now, done=len(done)):
+            log.info("import of %s reported: %d rows, %d loaded, %d unchanged, %d rejected, "
+                     "%d chunk(s) never processed", progress.key, report["rows"], report["loaded"],
+                     report["unchanged"], len(report["rejected"]), len(report["never_processed"]))
+            break
+        progress = imports.progress(progress.import_id)
+    return written

@@ -78,18 +78,32 @@ def read_rows(name: str, lines: Iterable[str], *, fieldnames: list[str] | None =
                 continue
             yield number, row, None
         return
-    first = True
+    seen = 0  # lines handed to the csv reader so far (its own count stops at an error)
 
-    def stripped() -> Iterator[str]:
-        nonlocal first
+    def counted() -> Iterator[str]:
+        nonlocal seen
         for line in lines:
-            yield line.lstrip("\ufeff") if first else line
-            first = False
+            seen += 1
+            yield line.lstrip("\ufeff") if seen == 1 else line
 
-    reader = csv.DictReader(stripped(), fieldnames=fieldnames)
-    offset = first_line - 1 if fieldnames is not None else 0
-    for row in reader:
-        yield offset + reader.line_num, row, None
+    reader = csv.DictReader(counted(), fieldnames=fieldnames)
+    offset = first_line - 1
+    if fieldnames is None:
+        try:
+            _ = reader.fieldnames  # reads the header line
+        except csv.Error as e:
+            yield first_line, None, f"表头无法解析为 CSV：{e}"
+            return
+    while True:
+        started = seen + 1  # a record is reported at the line it begins on
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:  # a field longer than the csv module allows, a NUL byte
+            yield offset + started, None, f"该行无法解析为 CSV：{e}"
+            continue
+        yield offset + started, row, None
 
 
 def header_fields(header: str) -> list[str]:
@@ -102,7 +116,9 @@ def parse_row(row: dict[str, Any], *, id_hash: IdHash, today: date,
     values = {k: ("" if row.get(k) is None else str(row.get(k))).strip() for k in FIELDS}
     if any("\ufffd" in value for value in values.values()):
         raise RowError("该行含有无法识别的字符（文件须为 UTF-8 编码）")
-    unknown = sorted(set(row) - set(FIELDS))
+    if None in row:  # csv.DictReader's key for the values past the header's columns
+        raise RowError("该行的字段多于表头")
+    unknown = sorted(str(k) for k in set(row) - set(FIELDS))
     if unknown:
         raise RowError(f"不支持的字段：{', '.join(unknown)}")
     missing = [k for k in FIELDS if k not in OPTIONAL and not values[k]]

@@ -5,9 +5,11 @@ released again if sending fails."""
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Protocol
 
 from chalicelib.domain.accounts import Contacts, User
@@ -30,7 +32,7 @@ class ReminderStore(Protocol):
 
 class Directory(Protocol):
     def certificate(self, certificate_id: str) -> Certificate | None: ...
-    def certificates_to_announce(self, limit: int = 1000) -> list[tuple[str, str]]: ...
+    def certificates_to_announce(self) -> Iterable[tuple[str, str]]: ...
     def claim_announcement(self, certificate_id: str) -> bool: ...
 
 
@@ -81,12 +83,11 @@ def _expiring(store: ReminderStore, directory: Directory, accounts: Holders, out
 
 
 def _announce(directory: Directory, accounts: Holders, outbox: Outbox) -> int:
-    by_holder: dict[str, list[str]] = defaultdict(list)
-    for certificate_id, holder_key in directory.certificates_to_announce():
-        by_holder[holder_key].append(certificate_id)
+    """Every certificate not announced yet, holder by holder, however many a batch loaded
+    (a run once took only the first 1,000 and left the rest for later days)."""
     told = 0
-    for holder_key, certificate_ids in by_holder.items():
-        claimed = [c for c in certificate_ids if directory.claim_announcement(c)]
+    for holder_key, pending in groupby(directory.certificates_to_announce(), key=itemgetter(1)):
+        claimed = [c for c, _ in pending if directory.claim_announcement(c)]
         user = accounts.holder(holder_key)
         # A holder without a proven account cannot be reached; they see the certificates
         # the first time they log in.

@@ -1,8 +1,14 @@
 """The render worker's use case: turn a pending annotation into a ready, stored copy.
 
 Safe to run twice, or concurrently: the first attempt fixes the render time and the
-verification code on the annotation, so every attempt renders the same bytes to the
-same S3 key, and only one conditional update moves the annotation to ready.
+verification code on the annotation, and the first upload wins. A signed copy's bytes differ
+from one render to the next (its timestamp), so no attempt relies on rendering what another
+uploaded: the file goes to S3 only if nothing is under its key yet (a conditional PUT), an
+attempt that finds a file there (a redelivery after a crash between upload and transition, or
+a concurrent attempt that uploaded first) takes that file's hash instead of its own, and the
+hash is written with the one conditional update that moves the annotation to ready. So the
+annotation's `file_sha256` is always the stored file's, and no second, different file is
+ever stored under the key.
 """
 
 from __future__ import annotations
@@ -47,7 +53,11 @@ class CertificateLookup(Protocol):
 
 
 class PdfStore(Protocol):
-    def put_pdf(self, key: str, data: bytes, sha256_hex: str) -> None: ...
+    def put_pdf_once(self, key: str, data: bytes, sha256_hex: str) -> str:
+        """Store `data` unless a file is under `key` already; the stored file's SHA-256 either way."""
+        ...
+
+    def stored_sha256(self, key: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -91,19 +101,25 @@ def render_annotation(annotation_id: str, *, store: RenderStore, certificates: C
         scenario_name=scenario.name if scenario else claimed.scenario, ready_at=ready_at, valid_until=until,
         verification_code=format_code(claimed.verification_code),
         verify_url=verify_url(claimed.verification_code))
-    started = time.perf_counter()
-    try:
-        pdf = renderer(facts)
-    except RenderError as e:
-        # Retrying cannot help a character the font lacks: fail now, give the slot back.
-        log.warning("render refused for %s: %s", annotation_id, e.message)
-        store.mark_failed(claimed, e.message)
-        observability.count("AnnotationsFailed")
-        return Outcome.FAILED
-    observability.milliseconds("RenderMilliseconds", (time.perf_counter() - started) * 1000)
-    sha256 = hashlib.sha256(pdf).hexdigest()
     key = annotation_key(annotation_id)
-    files.put_pdf(key, pdf, sha256)
+    # An earlier attempt fixed the render time (this one did not): it may have uploaded before
+    # it died. Its file is the copy, whatever this attempt would render (and the TSA need not
+    # be up for the copy to become ready).
+    sha256 = files.stored_sha256(key) if claimed.render_started_at != now else None
+    if sha256 is None:
+        started = time.perf_counter()
+        try:
+            pdf = renderer(facts)
+        except RenderError as e:
+            # Retrying cannot help a character the font lacks: fail now, give the slot back.
+            log.warning("render refused for %s: %s", annotation_id, e.message)
+            store.mark_failed(claimed, e.message)
+            observability.count("AnnotationsFailed")
+            return Outcome.FAILED
+        # Anything else (the TSA or a CRL out of reach, the signing material missing) is raised:
+        # the message returns to the queue, and only the last receive fails the copy.
+        observability.milliseconds("RenderMilliseconds", (time.perf_counter() - started) * 1000)
+        sha256 = files.put_pdf_once(key, pdf, hashlib.sha256(pdf).hexdigest())
     moved = store.mark_ready(annotation_id, claimed.verification_code, ready_at=ready_at, valid_until=until,
                              annotation_no=facts.annotation_no, sha256=sha256, file_key=key,
                              expires_at=retention_until(claimed.applied_at, until))

@@ -1,9 +1,11 @@
 // The verifier's page: check a copy by its code (the QR code opens /verify?code=… and the
-// check runs at once) or by uploading the PDF itself. Anonymous; the answer is live.
+// check runs at once; a picture of the QR code is read here), by uploading the PDF itself, or
+// many at once: pasted codes in one batch, dropped files one request each, all in one table
+// that downloads as CSV. Anonymous; the answer is live.
 
 import { api, ApiError } from "./api.js";
-import { announce, busy, h, replace, showMessage } from "./dom.js";
-import { RESULT_LABELS, RESULT_TONE, date, text, validity } from "./format.js";
+import { announce, badge, busy, h, replace, showMessage } from "./dom.js";
+import { RESULT_LABELS, RESULT_TONE, date, dateTime, text, validity, waitText } from "./format.js";
 
 const codeForm = document.getElementById("code-form");
 const codeInput = document.getElementById("code");
@@ -14,7 +16,23 @@ const fileError = document.getElementById("file-error");
 const result = document.getElementById("result");
 const resultBody = document.getElementById("result-body");
 
+const qrInput = document.getElementById("qr-picture");
+const qrError = document.getElementById("qr-error");
+const batchForm = document.getElementById("batch-form");
+const batchCodes = document.getElementById("batch-codes");
+const batchError = document.getElementById("batch-codes-error");
+const batchFiles = document.getElementById("batch-files");
+const batchFilesError = document.getElementById("batch-files-error");
+const dropZone = document.getElementById("drop-zone");
+const batchResult = document.getElementById("batch-result");
+const batchRows = document.getElementById("batch-rows");
+const batchSummary = document.getElementById("batch-summary");
+
 const MAX_BYTES = 5 * 1024 * 1024;
+const MAX_BATCH = 100;
+// A photo is scaled down to this many pixels on its longer side before it is searched.
+const MAX_PICTURE_SIDE = 1600;
+const UNKNOWN_LABEL = "未找到";
 
 const EXPLANATIONS = {
   valid: "该加注件真实有效，且在加注有效期内。",
@@ -76,6 +94,13 @@ function hideResult() {
   replace(resultBody);
 }
 
+// A refusal as a person reads it; a throttled verifier is told how long to wait.
+function refusal(error) {
+  if (!(error instanceof ApiError)) return "查验失败，请稍后再试";
+  if (error.status === 429 && error.retryAfter) return `查验过于频繁，请 ${waitText(error.retryAfter)}后再试。`;
+  return error.message;
+}
+
 async function checkCode(code, { moveFocus }) {
   showMessage(codeError, "");
   codeInput.removeAttribute("aria-invalid");
@@ -92,7 +117,7 @@ async function checkCode(code, { moveFocus }) {
     if (error instanceof ApiError && error.status === 404) {
       showNotFound(error);
     } else {
-      showMessage(codeError, error instanceof ApiError ? error.message : "查验失败，请稍后再试");
+      showMessage(codeError, refusal(error));
       return;
     }
   }
@@ -127,12 +152,216 @@ fileForm.addEventListener("submit", (event) => {
       showResult(answer, "文件");
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) showNotFound(error);
-      else return refuse(error instanceof ApiError ? error.message : "查验失败，请稍后再试");
+      else return refuse(refusal(error));
     }
     document.getElementById("result-title").focus();
     return undefined;
   });
   return undefined;
+});
+
+// ------------------------------------------------------------------ a QR code in a picture
+
+// jsQR (served from this origin, see pages.py) is loaded the first time a picture is chosen.
+let decoder = null;
+function qrDecoder() {
+  if (!decoder) {
+    decoder = new Promise((resolve, reject) => {
+      const script = h("script", { src: "/static/jsQR.js" });
+      script.addEventListener("load", () => (typeof window.jsQR === "function" ? resolve(window.jsQR) : reject()));
+      script.addEventListener("error", () => reject());
+      document.head.append(script);
+    }).catch(() => {
+      decoder = null;
+      throw new Error("decoder");
+    });
+  }
+  return decoder;
+}
+
+async function pixels(file) {
+  const bitmap = await createImageBitmap(file);
+  const scale = Math.min(1, MAX_PICTURE_SIDE / Math.max(bitmap.width, bitmap.height));
+  const width = Math.max(1, Math.round(bitmap.width * scale));
+  const height = Math.max(1, Math.round(bitmap.height * scale));
+  const canvas = h("canvas", { width, height });
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(bitmap, 0, 0, width, height);
+  bitmap.close();
+  return context.getImageData(0, 0, width, height);
+}
+
+// The code a QR code carries: the verification link's ?code=…, or the bare code.
+function codeIn(content) {
+  try {
+    const link = new URL(content);
+    return (link.searchParams.get("code") || "").trim();
+  } catch {
+    return content.trim();
+  }
+}
+
+qrInput.addEventListener("change", async () => {
+  showMessage(qrError, "");
+  qrInput.removeAttribute("aria-invalid");
+  const file = qrInput.files && qrInput.files[0];
+  if (!file) return;
+  const refuse = (message) => {
+    showMessage(qrError, message);
+    qrInput.setAttribute("aria-invalid", "true");
+  };
+  let found;
+  try {
+    const [jsQR, image] = await Promise.all([qrDecoder(), pixels(file)]);
+    found = jsQR(image.data, image.width, image.height);
+  } catch (error) {
+    refuse(error && error.message === "decoder" ? "二维码识别组件加载失败，请刷新页面后重试" : "无法读取该图片，请选择 PNG 或 JPEG 图片");
+    return;
+  }
+  const code = found ? codeIn(found.data) : "";
+  if (!code) {
+    refuse("未能在图片中识别出加注件的二维码，请换一张更清晰的图片，或直接输入验证码");
+    return;
+  }
+  codeInput.value = code;
+  history.replaceState(null, "", `/verify?code=${encodeURIComponent(code)}`);
+  await checkCode(code, { moveFocus: true });
+});
+
+// ------------------------------------------------------------------ many at once
+
+// The table's rows, kept as data for the CSV: [code or file name, result label, certificate no., name, valid until].
+let rows = [];
+
+function resultRow(what, answer) {
+  if (!answer || answer.result === "unknown") return { what, label: UNKNOWN_LABEL, tone: "bad", cells: ["", "", ""] };
+  const cert = answer.certificate || {};
+  const note = answer.annotation || {};
+  return {
+    what,
+    label: RESULT_LABELS[answer.result] || answer.result,
+    tone: RESULT_TONE[answer.result] || "muted",
+    cells: [cert.certificate_no || "", cert.holder_name || "", note.valid_until ? dateTime(note.valid_until) : ""],
+  };
+}
+
+function errorRow(what, error) {
+  if (error instanceof ApiError && error.status === 404) return resultRow(what, null);
+  return { what, label: refusal(error), tone: "bad", cells: ["", "", ""] };
+}
+
+function showRows() {
+  replace(batchRows, rows.map((row) => h("tr", null,
+    h("td", null, row.what),
+    h("td", null, badge(row.label, row.tone)),
+    row.cells.map((cell) => h("td", null, text(cell))))));
+  const counts = {};
+  for (const row of rows) counts[row.label] = (counts[row.label] || 0) + 1;
+  batchSummary.textContent = `共 ${rows.length} 项：${Object.entries(counts).map(([label, n]) => `${label} ${n}`).join("，")}`;
+  batchResult.hidden = rows.length === 0;
+}
+
+// Codes as people paste them: one a line, or separated by spaces or commas (also Chinese ones).
+function splitCodes(value) {
+  return value.split(/[\s,，、;；]+/).map((code) => code.trim()).filter(Boolean);
+}
+
+batchForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  showMessage(batchError, "");
+  batchCodes.removeAttribute("aria-invalid");
+  const codes = splitCodes(batchCodes.value);
+  const refuse = (message) => {
+    showMessage(batchError, message);
+    batchCodes.setAttribute("aria-invalid", "true");
+    batchCodes.focus();
+  };
+  if (!codes.length) return refuse("请输入验证码，每行一个");
+  if (codes.length > MAX_BATCH) return refuse(`一次最多查验 ${MAX_BATCH} 个验证码，当前 ${codes.length} 个`);
+  busy(batchForm.querySelector("button[type=submit]"), async () => {
+    let answer;
+    try {
+      answer = await api("POST", "/verify/batch", { json: { codes }, auth: false });
+    } catch (error) {
+      refuse(refusal(error));
+      return;
+    }
+    rows = answer.items.map((item) => resultRow(item.code, item));
+    showRows();
+    announce(`批量查验完成：${batchSummary.textContent}`);
+    document.getElementById("batch-result-title").focus();
+  });
+  return undefined;
+});
+
+async function checkFiles(files) {
+  showMessage(batchFilesError, "");
+  const pdfs = [...files];
+  if (!pdfs.length) return;
+  // One request a file, one after another: a throttled verifier stops at the first refusal.
+  for (const file of pdfs) {
+    if (file.size > MAX_BYTES) {
+      rows.push({ what: file.name, label: "文件过大：加注件不超过 5 MB", tone: "bad", cells: ["", "", ""] });
+      continue;
+    }
+    try {
+      const answer = await api("POST", "/verify/file", { raw: file, contentType: "application/pdf", auth: false });
+      rows.push(resultRow(file.name, answer));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 429) {
+        showMessage(batchFilesError, refusal(error));
+        break;
+      }
+      rows.push(errorRow(file.name, error));
+    }
+    showRows();
+  }
+  showRows();
+  announce(`文件查验完成：${batchSummary.textContent}`);
+}
+
+batchFiles.addEventListener("change", async () => {
+  await checkFiles(batchFiles.files || []);
+  batchFiles.value = "";
+});
+dropZone.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  dropZone.classList.add("dragging");
+});
+dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dragging"));
+dropZone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dropZone.classList.remove("dragging");
+  checkFiles(event.dataTransfer ? event.dataTransfer.files : []);
+});
+
+// CSV made here, in the browser: a spreadsheet opens UTF-8 with its BOM, and a cell that
+// starts like a formula is kept as text (a pasted "code" is whatever someone typed).
+function csvCell(value) {
+  const cell = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
+}
+
+function csvOf(tableRows) {
+  const header = ["验证码或文件", "查验结果", "证书编号", "姓名", "加注有效期至"];
+  const lines = [header, ...tableRows.map((row) => [row.what, row.label, ...row.cells])];
+  return `\ufeff${lines.map((line) => line.map(csvCell).join(",")).join("\r\n")}\r\n`;
+}
+
+document.getElementById("batch-csv").addEventListener("click", () => {
+  const url = URL.createObjectURL(new Blob([csvOf(rows)], { type: "text/csv;charset=utf-8" }));
+  const stamp = dateTime(new Date().toISOString()).replace(/[-: ]/g, "");
+  const link = h("a", { href: url, download: `查验结果-${stamp}.csv`, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+});
+
+document.getElementById("batch-clear").addEventListener("click", () => {
+  rows = [];
+  showRows();
+  batchCodes.focus();
 });
 
 const initial = new URLSearchParams(location.search).get("code");

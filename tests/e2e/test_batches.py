@@ -27,7 +27,8 @@ ROWS = 100_000
 
 @pytest.fixture(scope="module")
 def batch_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with checked_stack(tmp_path_factory, "batches", {"IMPORT_ROWS_PER_CHUNK": "2000"}) as running:
+    env = {"IMPORT_ROWS_PER_CHUNK": "2000", "EMBEDDED_AWS_FAULTS": "1"}  # faults on request (infra/moto_server.py)
+    with checked_stack(tmp_path_factory, "batches", env) as running:
         yield running
 
 

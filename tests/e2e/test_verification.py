@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.e2e.clients import client
 from tests.e2e.helpers import (
     HEADER,
     a_resident_id,
@@ -73,20 +74,41 @@ def test_a_copy_verifies_by_code_qr_link_file_and_batch_and_its_holder_sees_each
     assert answer["annotation"]["annotation_no"] == copy["annotation_no"]
     assert copy["verify_url"].startswith(stack.base + "/verify?code=")
     pdf = the_file(stack, token, copy["annotation_id"])
-    by_file = requests.post(stack.url("/verify/file"), data=pdf, headers={"Content-Type": "application/pdf"},
-                            timeout=10)
+    # The log keeps one check a minute per copy and client: the other channels come from clients of their own.
+    by_file = client("127.0.0.21").post(stack.url("/verify/file"), data=pdf,
+                                        headers={"Content-Type": "application/pdf"}, timeout=10)
     assert by_file.status_code == 200 and by_file.json()["result"] == "valid"
     tampered = bytearray(pdf)
     tampered[len(pdf) // 2] ^= 0x01
     assert_error(requests.post(stack.url("/verify/file"), data=bytes(tampered),
                                headers={"Content-Type": "application/pdf"}, timeout=10), 404, "unknown_document")
-    batch = requests.post(stack.url("/verify/batch"), json={"codes": ["XXXX", copy["verification_code"]]},
-                          timeout=10).json()
+    batch = client("127.0.0.22").post(stack.url("/verify/batch"), json={"codes": ["XXXX", copy["verification_code"]]},
+                                      timeout=10).json()
     assert [i["result"] for i in batch["items"]] == ["unknown", "valid"]
     log = requests.get(stack.url(f"/annotations/{copy['annotation_id']}/verifications"), headers=auth(token),
                        timeout=5).json()
     assert log["count"] == 3
     assert [i["channel"] for i in log["items"]] == ["batch", "file", "code"]
+
+
+def test_a_copy_re_saved_by_a_reader_verifies_as_that_copy_modified_after_signing(stack, holder) -> None:
+    """A reader's "save" with a comment is an incremental update: the signed revision is still
+    the issued copy, so the answer is the copy's, told as changed; the copy as issued is not."""
+    from tests.unit.test_file_changes import incremental
+
+    token, certs = holder
+    copy = ready_copy(stack, token, certs[1])
+    pdf = the_file(stack, token, copy["annotation_id"])
+    as_issued = client("127.0.0.31").post(stack.url("/verify/file"), data=pdf,
+                                          headers={"Content-Type": "application/pdf"}, timeout=10).json()
+    assert (as_issued["modified_after_signing"], as_issued["modifications"]) == (False, [])
+    r = client("127.0.0.32").post(stack.url("/verify/file"), data=incremental(pdf, "annotation"),
+                                  headers={"Content-Type": "application/pdf"}, timeout=10)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["annotation"]["annotation_no"] == copy["annotation_no"]
+    assert (answer["result"], answer["modified_after_signing"], answer["modifications"]) == (
+        "valid", True, ["annotations"])
 
 
 def test_bad_documents_and_batches_are_refused_with_their_codes(stack) -> None:

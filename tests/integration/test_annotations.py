@@ -4,10 +4,12 @@ giving slots back, and the files' presigned links."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import boto3
@@ -131,7 +133,6 @@ def test_the_worker_makes_a_pending_annotation_ready_once_however_often_the_mess
     assert len(ready.verification_code) == 16 and ready.annotation_no.startswith("JZ20261123-")
     body = deps.files().get(ready.file_key)
     assert ready.verification_code[:4] in body.decode()
-    import hashlib
 
     assert hashlib.sha256(body).hexdigest() == ready.file_sha256
     s3 = boto3.client("s3")
@@ -141,27 +142,110 @@ def test_the_worker_makes_a_pending_annotation_ready_once_however_often_the_mess
     assert head["ContentType"] == "application/pdf" and head["ServerSideEncryption"] == "AES256"
 
 
-def test_a_render_that_crashed_after_uploading_completes_on_redelivery(repo) -> None:
+def different_every_time(facts: CopyFacts) -> bytes:
+    """A renderer like the signed one: its timestamp makes every render's bytes differ."""
+    return fake_pdf(facts) + f" {secrets.token_hex(8)}".encode()
+
+
+def stored_versions(key: str) -> list[dict[str, Any]]:
+    versions = boto3.client("s3").list_object_versions(Bucket=deps.files().bucket, Prefix=key)
+    return [v for v in versions.get("Versions", []) if v["Key"] == key]
+
+
+def test_a_render_that_crashed_after_uploading_completes_on_redelivery_with_the_uploaded_file(repo) -> None:
     cert = a_certificate(repo)
     annotation = apply(repo, cert)
+    uploaded: list[bytes] = []
 
     class CrashAfterUpload:
         def __init__(self) -> None:
             self.files = deps.files()
 
-        def put_pdf(self, key: str, data: bytes, sha: str) -> None:
-            self.files.put_pdf(key, data, sha)
+        def stored_sha256(self, key: str) -> str | None:
+            return self.files.stored_sha256(key)
+
+        def put_pdf_once(self, key: str, data: bytes, sha: str) -> str:
+            uploaded.append(data)
+            self.files.put_pdf_once(key, data, sha)
             raise RuntimeError("the Lambda died here")
 
     repo_ = deps.repository()
     with pytest.raises(RuntimeError):
         rendering.render_annotation(annotation.annotation_id, store=repo_.annotations, certificates=repo_,
-                                    files=CrashAfterUpload(), renderer=fake_pdf,
+                                    files=CrashAfterUpload(), renderer=different_every_time,
                                     verify_url=deps.links().verify_url, now=NOW)
     assert repo.annotations.annotation(annotation.annotation_id).stored_status is AnnotationStatus.PENDING
-    assert render(annotation.annotation_id, NOW + timedelta(minutes=1)) is Outcome.READY
+    rendered: list[bytes] = []
+
+    def must_not_render(facts: CopyFacts) -> bytes:
+        rendered.append(b"")
+        return different_every_time(facts)
+
+    assert render(annotation.annotation_id, NOW + timedelta(minutes=1), renderer=must_not_render) is Outcome.READY
     ready = repo.annotations.annotation(annotation.annotation_id)
-    assert ready.ready_at == NOW  # the first attempt's time: the same bytes as the upload
+    assert ready.ready_at == NOW  # the first attempt's time
+    assert not rendered  # the redelivery found the file and took it as it is
+    (first,) = uploaded
+    assert deps.files().get(ready.file_key) == first
+    assert ready.file_sha256 == hashlib.sha256(first).hexdigest()
+    assert len(stored_versions(ready.file_key)) == 1
+
+
+def died_before_uploading(annotation_id: str) -> None:
+    """A first attempt that claimed the annotation (fixing its time and code) and died."""
+    def crash(facts: CopyFacts) -> bytes:
+        raise RuntimeError("the Lambda died here")
+
+    with pytest.raises(RuntimeError):
+        render(annotation_id, NOW, renderer=crash)
+
+
+def test_two_concurrent_redeliveries_store_one_file_and_the_annotation_names_its_hash(repo) -> None:
+    annotation = apply(repo, a_certificate(repo))
+    died_before_uploading(annotation.annotation_id)
+    outcomes: list[Outcome] = []
+
+    def render_while_another_does(facts: CopyFacts) -> bytes:
+        # Meanwhile, a second redelivery renders, uploads and moves the annotation to ready.
+        outcomes.append(render(annotation.annotation_id, NOW + timedelta(minutes=2), renderer=different_every_time))
+        return different_every_time(facts)
+
+    outcomes.append(render(annotation.annotation_id, NOW + timedelta(minutes=1), renderer=render_while_another_does))
+    assert outcomes == [Outcome.READY, Outcome.ALREADY_DONE]
+    ready = repo.annotations.annotation(annotation.annotation_id)
+    stored = deps.files().get(ready.file_key)
+    assert ready.file_sha256 == hashlib.sha256(stored).hexdigest()
+    assert len(stored_versions(ready.file_key)) == 1
+
+
+def test_a_concurrent_attempt_that_loses_the_upload_takes_the_winners_hash(repo) -> None:
+    annotation = apply(repo, a_certificate(repo))
+    died_before_uploading(annotation.annotation_id)
+
+    class UploadedMeanwhile:
+        """Another attempt's upload lands between this one's render and its upload."""
+
+        def __init__(self) -> None:
+            self.files = deps.files()
+            self.winner = b"%PDF-1.7 the other attempt's file"
+
+        def stored_sha256(self, key: str) -> str | None:
+            return self.files.stored_sha256(key)
+
+        def put_pdf_once(self, key: str, data: bytes, sha: str) -> str:
+            self.files.put_pdf_once(key, self.winner, hashlib.sha256(self.winner).hexdigest())
+            return self.files.put_pdf_once(key, data, sha)
+
+    files = UploadedMeanwhile()
+    repo_ = deps.repository()
+    assert rendering.render_annotation(annotation.annotation_id, store=repo_.annotations, certificates=repo_,
+                                       files=files, renderer=different_every_time,
+                                       verify_url=deps.links().verify_url,
+                                       now=NOW + timedelta(minutes=1)) is Outcome.READY
+    ready = repo.annotations.annotation(annotation.annotation_id)
+    assert deps.files().get(ready.file_key) == files.winner
+    assert ready.file_sha256 == hashlib.sha256(files.winner).hexdigest()
+    assert len(stored_versions(ready.file_key)) == 1
 
 
 def test_a_certificate_revoked_between_reading_it_and_applying_refuses_the_application(repo) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from chalicelib import deps
@@ -15,12 +16,11 @@ from chalicelib.domain.batches import RowStamp
 from chalicelib.domain.certificates import Certificate, certificate_id_for
 from chalicelib.services import batches
 from chalicelib.services.imports import FIELDS, report_key
+from tests.unit.test_imports import GOOD
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-ROW = {"certificate_no": "", "qualification": "注册测绘师", "level": "", "specialty": "", "holder_name": "张三",
-       "id_type": "resident_id", "id_number": "11010519900307451X", "issued_on": "2023-12-20",
-       "approved_on": "2023-11-25", "issuer_name": "北京市人力资源和社会保障局", "issuer_contact": "010-87901800",
-       "status": "valid", "phone": ""}
+# A good row as the unit tests of rows know it; each batch gives it numbers of its own.
+ROW = GOOD
 
 
 class Queue:
@@ -143,6 +143,11 @@ def test_a_chunk_that_died_is_reported_with_its_lines_never_processed(aws: dict[
     assert got["never_processed"] == [{"first_line": 2, "last_line": chunk.last_line,
                                        "reason": got["never_processed"][0]["reason"]}]
     assert (got["rows"], got["loaded"]) == (1000 - 400, 1000 - 400)
+    # The dead chunk's message comes once more (a duplicate, a redrive) and loads after all: the
+    # report is written again and says so.
+    batches.load_chunk(dead_id, dead, files=deps.files(), imports=deps.repository().imports, rows=rows(), now=NOW)
+    got = report(key)
+    assert (got["rows"], got["loaded"], got["never_processed"]) == (1000, 1000, [])
 
 
 def test_rows_split_at_a_quoted_newline_and_json_lines_keep_their_line_numbers(aws: dict[str, str]) -> None:
@@ -168,9 +173,38 @@ def test_rows_split_at_a_quoted_newline_and_json_lines_keep_their_line_numbers(a
     assert (got["rows"], got["loaded"], [r["line"] for r in got["rejected"]]) == (5, 4, [4])
 
 
-def test_an_empty_file_is_reported_at_once(aws: dict[str, str]) -> None:
+def test_an_empty_file_is_reported_at_once_and_one_without_a_header_says_why(aws: dict[str, str]) -> None:
     key = "imports/chunks/empty.csv"
     upload(key, ",".join(FIELDS).encode() + b"\n")
     queue = Queue()
-    assert start(key, queue).reported is False  # the progress read before the report
+    start(key, queue)
     assert queue.sent == [] and report(key)["rows"] == 0
+    key = "imports/chunks/no-header.csv"
+    upload(key, b"x" * 5000 + b"\n")
+    start(key, queue)
+    got = report(key)
+    assert queue.sent == [] and (got["rows"], got["rejected"][0]["line"]) == (0, 1)
+    assert "表头" in got["rejected"][0]["reason"]
+
+
+def test_the_trigger_loads_the_version_its_event_names_and_nothing_for_a_deleted_object(aws: dict[str, str]) -> None:
+    key = "imports/chunks/versions.csv"
+    upload(key, a_batch("VA", 3))
+    first = boto3.client("s3").head_object(Bucket=deps.files().bucket, Key=key)["VersionId"]
+    upload(key, a_batch("VB", 5))
+    queue = Queue()
+    repo = deps.repository()
+    progress = batches.start_import(key, version_id=first, files=deps.files(), imports=repo.imports,
+                                    first_loads=repo.accounts, queue=queue, now=NOW)
+    assert progress is not None and progress.version == first
+    load(queue)
+    assert report(key)["rows"] == 3
+    assert batches.start_import("imports/chunks/gone.csv", files=deps.files(), imports=repo.imports,
+                                first_loads=repo.accounts, queue=queue, now=NOW) is None
+
+
+def test_messages_for_no_import_are_dropped_not_retried(aws: dict[str, str]) -> None:
+    repo = deps.repository()
+    messages = [("m1", json.dumps({"import_id": "imports/none.csv#v", "chunk": 0})), ("m2", "not json")]
+    assert batches.load_chunks(messages, files=deps.files(), imports=repo.imports, rows=rows(), now=NOW) == []
+    assert batches.bury_chunks(messages, files=deps.files(), imports=repo.imports, now=NOW) == []

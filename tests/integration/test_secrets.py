@@ -30,6 +30,7 @@ from chalicelib.domain.errors import Unauthorized
 from chalicelib.security import TokenSigner
 from chalicelib.services.key_rotation import RotationRefused
 from infra.pki import create_local_material
+from infra.tsa import TrustServices
 from tests.integration.test_annotations import a_certificate, apply
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -292,7 +293,7 @@ def emitted_metrics(out: str) -> list[str]:
 
 def test_an_empty_signing_material_fails_each_render_loudly_and_copies_are_made_once_it_is_filled(
         repo, signing_secret: str, material_log: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], trust_services: TrustServices) -> None:
     annotation = apply(repo, a_certificate(repo))
     for receive in (1, 2):
         assert workers.render_worker(sqs_event(annotation.annotation_id, receive), None) == {
@@ -303,7 +304,8 @@ def test_an_empty_signing_material_fails_each_render_loudly_and_copies_are_made_
     told = [r.getMessage() for r in records(material_log) if r.name == "chalicelib.secret_store"]
     assert len(told) == 2 and "it has no value" in told[0] and signing_secret in told[0]
 
-    material = create_local_material(now=NOW)
+    assert trust_services.pki is not None
+    material = trust_services.pki.material  # a certificate naming the local CRL, as the local stack's
     boto3.client("secretsmanager").put_secret_value(SecretId=signing_secret, SecretString=material.to_json())
     assert workers.render_worker(sqs_event(annotation.annotation_id, 3), None) == {"batchItemFailures": []}
     assert repo.annotations.annotation(annotation.annotation_id).stored_status is AnnotationStatus.READY

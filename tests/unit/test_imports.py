@@ -187,3 +187,11 @@ def test_a_hundred_thousand_rows_are_streamed_in_bounded_memory() -> None:
     assert report.loaded == store.loaded == 100_000
     # Memory does not grow with the file: ten times the rows, about the same peak.
     assert peak(20_000) < 2 * peak(2_000) + 64 * 1024
+
+
+def test_a_row_with_more_fields_than_the_header_or_an_unreadable_field_is_rejected_on_its_line() -> None:
+    lines = [*csv_lines(GOOD), ",".join(GOOD[f] for f in FIELDS) + ",extra\n", "x" * 200_000 + "\n",
+             ",".join({**GOOD, "certificate_no": "CH2"}[f] for f in FIELDS) + "\n"]
+    report = import_lines("b.csv", lines, store=MemoryStore(), id_hash=id_hash, now=NOW, version="v1")
+    assert [(r["line"], r["reason"][:6]) for r in report.rejected] == [(3, "该行的字段多"), (4, "该行无法解析")]
+    assert (report.rows, report.loaded) == (4, 2)

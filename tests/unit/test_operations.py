@@ -68,7 +68,8 @@ def test_every_alarm_notifies_the_topic_and_every_queue_that_collects_failures_h
                               "ImportTriggerFailureQueue"}
     service_metrics = {a["Properties"]["MetricName"] for a in alarms.values()
                        if a["Properties"]["Namespace"] == "CertificateService"}
-    assert service_metrics == {"AnnotationsFailed", "MessagesFailed", "ImportChunksFailed", "SigningMaterialMissing"}
+    assert service_metrics == {"AnnotationsFailed", "MessagesFailed", "ImportChunksFailed", "SigningMaterialMissing",
+                               "TimestampFailed"}
 
 
 def test_every_function_has_its_log_group_first_its_alarms_traces_and_the_public_address() -> None:

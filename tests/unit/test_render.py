@@ -1,5 +1,5 @@
-"""render.py: the annotated copy and the certificate file as PDF, the font they embed, and
-the fpdf2 internals the fast embedding relies on."""
+"""chalicelib.render: the annotated copy and the certificate file as PDF, the seal, the font they
+embed, and the fpdf2 internals the fast embedding relies on."""
 
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ from pypdf import PdfReader
 
 from chalicelib import render
 from chalicelib.domain.errors import RenderError
-from chalicelib.render import AnnotatedCopy, CertificateFile, missing_glyphs
+from chalicelib.render import AnnotatedCopy, CertificateFile, annotated_copy, fonts, missing_glyphs
+from chalicelib.render.page import Page
 
 READY = datetime(2026, 11, 23, 6, 5, 9, tzinfo=UTC)  # 14:05:09 in Beijing
+GENERATED = datetime(2026, 12, 1, 2, 3, 4, tzinfo=UTC)  # 10:03:04 in Beijing
 
 COPY = AnnotatedCopy(
     qualification="注册测绘师",
@@ -68,7 +70,7 @@ def copy_pdf() -> bytes:
 
 @pytest.fixture(scope="module")
 def file_pdf() -> bytes:
-    return render.render_certificate_file(FILE)
+    return render.render_certificate_file(FILE, generated_at=GENERATED)
 
 
 def text_of(pdf: bytes) -> str:
@@ -103,8 +105,8 @@ def test_the_copy_prints_times_in_beijing_and_the_watermark_names_scenario_and_b
     text = text_of(copy_pdf)
     assert "2026-11-23 14:05:09" in text  # valid from, annotated at
     assert "2027-02-21 00:30:00" in text  # valid until
-    assert "本人调用 · 有效期至 2027-02-21" in text
     assert "2027-02-20" not in text
+    assert annotated_copy.watermark_text(COPY) == "本人调用 · 有效期至 2027-02-21"
 
 
 def test_the_copy_carries_title_and_issuing_authority_as_metadata(copy_pdf: bytes) -> None:
@@ -171,7 +173,7 @@ def test_missing_glyphs_names_what_the_font_lacks_and_ignores_whitespace() -> No
 def test_a_character_outside_the_font_is_refused_naming_it_not_drawn_as_a_box(name: str) -> None:
     bad = name[-1]
     for attempt in (lambda: render.render_annotated_copy(replace(COPY, holder_name=name)),
-                    lambda: render.render_certificate_file(replace(FILE, holder_name=name))):
+                    lambda: render.render_certificate_file(replace(FILE, holder_name=name), generated_at=GENERATED)):
         with pytest.raises(RenderError) as caught:
             attempt()
         assert bad in caught.value.message
@@ -234,7 +236,7 @@ def test_the_shipped_font_is_truetype_without_composite_glyphs_and_its_licence_i
 def test_the_same_data_renders_to_the_same_bytes_and_other_data_to_other_bytes(copy_pdf: bytes,
                                                                                file_pdf: bytes) -> None:
     assert render.render_annotated_copy(COPY) == copy_pdf
-    assert render.render_certificate_file(FILE) == file_pdf
+    assert render.render_certificate_file(FILE, generated_at=GENERATED) == file_pdf
     assert render.render_annotated_copy(replace(COPY, holder_name="欧阳〇娴")) != copy_pdf
 
 
@@ -274,7 +276,7 @@ def test_poppler_sees_an_embedded_subset_unicode_font_and_extracts_the_text(copy
 
 
 def test_fpdf2_font_slots_are_the_ones_the_per_document_copy_handles() -> None:
-    assert frozenset(TTFFont.__slots__) == render._TTFFONT_SLOTS
+    assert frozenset(TTFFont.__slots__) == fonts._TTFFONT_SLOTS
 
 
 def test_fpdf2_output_still_takes_a_producer_class_whose_add_fonts_has_this_shape() -> None:
@@ -286,7 +288,7 @@ def test_fpdf2_output_still_takes_a_producer_class_whose_add_fonts_has_this_shap
 
 
 def test_fpdf2_subset_map_hands_out_codes_for_glyphs_with_their_font_file_ids() -> None:
-    engine = render._engine()
+    engine = fonts.engine()
     font = engine.document_font(1)
     assert isinstance(font.subset, SubsetMap)
     code = font.subset.pick(ord("证"))
@@ -303,7 +305,7 @@ def test_fpdf2_subset_map_hands_out_codes_for_glyphs_with_their_font_file_ids() 
 
 
 def test_documents_do_not_share_per_document_font_state() -> None:
-    engine = render._engine()
+    engine = fonts.engine()
     a, b = engine.document_font(1), engine.document_font(1)
     for slot in ("desc", "subset", "missing_glyphs"):
         assert getattr(a, slot) is not getattr(b, slot)
@@ -338,7 +340,7 @@ def test_a_render_that_fails_leaves_nothing_in_fpdf2s_class_level_caches() -> No
 
 
 def test_the_layout_itself_cannot_draw_a_character_the_font_lacks() -> None:
-    page = render._Page(title="t", author="a", created=READY)
+    page = Page(title="t", author="a", created=READY)
     try:
         with pytest.raises(RenderError, match="😀"):
             page.text(10, 10, "版式😀", size=10)

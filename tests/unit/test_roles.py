@@ -4,7 +4,7 @@ the same, no permission more and none less.
 
 The template is the one `make package` writes (infra/iam.py makes it without the zip). Resources
 are named as infra/iam.py's symbolic form has them: logical names, `/index/<name>` for an
-index, `FilesBucket/<prefix>*` for objects.
+index, `FilesBucket/<prefix>*` for objects, `<table>:key=<prefix>*` for items by their key.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ GET_OBJECT, GET_VERSION, PUT_OBJECT = "s3:GetObject", "s3:GetObjectVersion", "s3
 TABLE: dict[str, dict[str, set[str]]] = {
     "APIHandler": {
         "UsersTable": {GET, PUT, UPDATE, DELETE},
-        "UserKeysTable": {GET, PUT, UPDATE, DELETE, CHECK},
+        "UserKeysTable": {GET, BATCH_GET},
+        # Usernames and ID documents' holders; never the phone on record ("phone#…").
+        "UserKeysTable:key=username#*": {PUT, UPDATE, DELETE, CHECK},
+        "UserKeysTable:key=id#*": {PUT, UPDATE, DELETE, CHECK},
         "CodesTable": {GET, PUT, UPDATE, DELETE},
         "RateLimitsTable": {GET, BATCH_GET, PUT, UPDATE, DELETE},
         "RevokedTokensTable": {PUT},
@@ -57,7 +60,8 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "RenderQueue": CONSUME,
         "AnnotationsTable": {GET, UPDATE},
         "CertificatesTable": {GET, UPDATE},
-        "FilesBucket/annotations/*": {PUT_OBJECT},
+        # GetObject for HeadObject: a redelivery reuses the file an earlier attempt uploaded.
+        "FilesBucket/annotations/*": {PUT_OBJECT, GET_OBJECT},
         "SigningMaterial": {READ_SECRET},
     },
     "Notifier": {
@@ -80,12 +84,12 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "CertificatesTable": {GET, UPDATE},
         "CertificatesTable/index/by_announce": {QUERY},
         "UsersTable": {GET},
-        "UserKeysTable": {GET},
+        "UserKeysTable": {BATCH_GET},
         "NotifyQueue": {SEND},
     },
     "ImportTrigger": {
         "FilesBucket/imports/*": {GET_OBJECT, GET_VERSION},
-        "UserKeysTable": {UPDATE},  # import#<version>: when the content was first loaded
+        "UserKeysTable:key=import#*": {UPDATE},  # when a file's content was first loaded
         "ImportsTable": {GET, PUT, UPDATE},
         "ImportQueue": {SEND},
         "ImportTriggerFailureQueue": {SEND},  # its failure destination: Lambda sends as this role
@@ -97,7 +101,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "ImportQueue": CONSUME,
         "FilesBucket/imports/*": {GET_OBJECT, GET_VERSION},
         "CertificatesTable": {BATCH_GET, PUT, UPDATE},
-        "UserKeysTable": {UPDATE},  # the phones on record
+        "UserKeysTable:key=phone#*": {UPDATE},  # the phones on record, and nothing else
         "ImportsTable": {GET, UPDATE},
         "FilesBucket/certificates/*": {PUT_OBJECT},
         "FilesBucket/import-chunks/*": {GET_OBJECT, PUT_OBJECT},

@@ -70,7 +70,7 @@ def material(request: pytest.FixtureRequest, ec_material: SigningMaterial,
 
 @pytest.fixture(scope="module")
 def signer(material: SigningMaterial) -> PdfSigner:
-    return PdfSigner(material)
+    return PdfSigner(material, unstamped=True)
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +209,7 @@ def test_signing_the_same_copy_at_the_same_time_gives_the_same_bytes(signer: Pdf
                                                                      material: SigningMaterial) -> None:
     assert signer.deterministic
     first = signer.sign(small_pdf(), signing_time=NOW)
-    assert PdfSigner(material).sign(small_pdf(), signing_time=NOW) == first
+    assert PdfSigner(material, unstamped=True).sign(small_pdf(), signing_time=NOW) == first
     assert signer.sign(small_pdf(), signing_time=NOW + timedelta(seconds=1)) != first
 
 
@@ -275,10 +275,10 @@ def test_a_key_and_a_certificate_that_do_not_belong_together_are_refused(ec_mate
     other = create_local_material(now=NOW)
     with pytest.raises(ValueError, match="not the signing key"):
         PdfSigner(SigningMaterial(key_pem=other.key_pem, cert_pem=ec_material.cert_pem,
-                                  chain_pem=ec_material.chain_pem))
+                                  chain_pem=ec_material.chain_pem), unstamped=True)
     with pytest.raises(ValueError, match="chain issued"):
         PdfSigner(SigningMaterial(key_pem=ec_material.key_pem, cert_pem=ec_material.cert_pem,
-                                  chain_pem=other.chain_pem))
+                                  chain_pem=other.chain_pem), unstamped=True)
 
 
 def test_the_local_ca_issued_an_ec_p256_document_signing_certificate(ec_material: SigningMaterial) -> None:
@@ -301,3 +301,26 @@ def test_the_local_ca_issued_an_ec_p256_document_signing_certificate(ec_material
 def test_local_material_needs_a_timezone_aware_now() -> None:
     with pytest.raises(ValueError, match="naive"):
         create_local_material(now=datetime(2026, 11, 23))
+
+
+# -- the visible seal -------------------------------------------------------------------------
+
+def test_the_signature_shows_the_authoritys_seal_where_the_copy_puts_it_and_stays_valid(
+        ec_material: SigningMaterial) -> None:
+    from chalicelib import render
+    from chalicelib.domain.certificates import Certificate, CertificateStatus
+    from chalicelib.services import copies
+    from chalicelib.services.rendering import CopyFacts
+
+    cert = Certificate("c1", "CH1", "注册测绘师", "", "", "张三", "resident_id", "11010519900307451X", "h",
+                       NOW.date(), NOW.date(), "北京市人力资源和社会保障局", "010", CertificateStatus.VALID)
+    facts = CopyFacts(cert, "JZ1", "本人调用", NOW, NOW + timedelta(days=90), "ABCD-EFGH-JKLM-NPQR",
+                      "http://127.0.0.1/verify")
+    pdf = copies.signed_copy(facts, signer=PdfSigner(ec_material, unstamped=True))
+    (widget,) = [a.get_object() for a in PdfReader(io.BytesIO(pdf)).pages[0]["/Annots"]
+                 if a.get_object().get("/FT") == "/Sig"]
+    box = render.copy_seal_box(copies.annotated_copy(facts))
+    assert [float(v) for v in widget["/Rect"]] == pytest.approx(box, abs=0.5)  # not [0 0 0 0]
+    assert "/N" in widget["/AP"]  # the appearance a reader draws, and clicks through to the signature
+    status = validate(pdf, ec_material)
+    assert status.intact and status.valid and status.trusted

@@ -1,0 +1,161 @@
+"""The annotated copy (加注件) of an e-certificate: the certificate's rows, the issuing
+authority's sign-off with its seal's place, the annotation block with the verification code
+and QR code, and a watermark of the scenario and expiry.
+
+The watermark is drawn as glyph outlines, not text, inside marked content tagged
+`/Artifact /Watermark`: a reader shows it, but text extraction and copy-paste (pdftotext,
+pypdf, a PDF reader's selection) give the fields alone, in reading order. It is clipped off
+the QR code and the seal, so that neither is ever greyed over."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from fpdf.enums import TextMode
+
+from chalicelib.render.certificate_file import CertificateFile, certificate_fields, signoff
+from chalicelib.render.page import (
+    ACCENT,
+    LEFT,
+    MUTED,
+    PAGE_H,
+    PAGE_W,
+    PAPER_TINT,
+    RIGHT,
+    SEAL_MM,
+    TITLE,
+    VALUE_X,
+    WHITE,
+    Box,
+    Page,
+    check,
+    clean,
+    local,
+    points,
+)
+
+FOOTER_COPY = (
+    "查验方式：扫描加注信息栏中的二维码，或在证书查验页面输入验证码。",
+    "本加注件仅在加注有效期内可供查验；有效期届满后须重新申请加注。",
+)
+BLOCK_VALUE_RIGHT = 128.0  # the QR code sits to the right of the annotation block's values
+FIELDS_TOP, FIELDS_BOTTOM, FIELDS_STEP = 68.0, 150.0, 10.0
+BLOCK_TOP, BLOCK_HEIGHT = 155.0, 72.0
+QR_SIDE = 38.0
+QR_BOX: Box = (RIGHT - QR_SIDE, BLOCK_TOP + 13, RIGHT, BLOCK_TOP + 13 + QR_SIDE)
+SIGNOFF_TOP = 244.0
+FOOTER_BOTTOM = PAGE_H - 22
+WATERMARK_GRAY = 0.5
+WATERMARK_OPACITY = 0.2
+WATERMARK_ANGLE = 32.0
+
+
+@dataclass(frozen=True)
+class AnnotatedCopy(CertificateFile):
+    """What an annotated copy (加注件) shows: the certificate's content plus the annotation.
+    Instants are timezone-aware UTC and are printed in Beijing time."""
+
+    annotation_no: str
+    scenario_name: str
+    valid_from: datetime
+    valid_until: datetime
+    annotated_at: datetime
+    verification_code: str
+    verify_url: str
+
+
+def render_annotated_copy(copy: AnnotatedCopy) -> bytes:
+    """The annotated copy as a one-page A4 PDF."""
+    for instant in (copy.valid_from, copy.valid_until, copy.annotated_at):
+        local(instant)  # refuses a naive one
+    fields = certificate_fields(copy)
+    block = [
+        ("加注编号", clean(copy.annotation_no)),
+        ("使用场景", clean(copy.scenario_name)),
+        ("有效期自", f"{local(copy.valid_from):%Y-%m-%d %H:%M:%S}"),
+        ("有效期至", f"{local(copy.valid_until):%Y-%m-%d %H:%M:%S}"),
+        ("加注时间", f"{local(copy.annotated_at):%Y-%m-%d %H:%M:%S}"),
+    ]
+    code = clean(copy.verification_code)
+    url = clean(copy.verify_url)
+    watermark = watermark_text(copy)
+    check([*fields, *block, ("验证码", code), ("查验网址", url), ("水印", watermark)])
+    page = Page(title=f"{TITLE}（加注件）", author=clean(copy.issuer_name), created=copy.annotated_at)
+    try:
+        page.frame(TITLE, "加 注 件")
+        page.fields(fields, top=FIELDS_TOP, bottom=FIELDS_BOTTOM, step=FIELDS_STEP)
+        _annotation(page, block, code, url)
+        sign = signoff(copy, top=SIGNOFF_TOP)
+        page.signoff(sign)
+        page.footer(FOOTER_COPY, bottom=FOOTER_BOTTOM)
+        _watermark(page, watermark, keep_off=(_grown(QR_BOX, 1.0), sign.seal_box(SEAL_MM)))
+        return page.output()
+    finally:
+        page.release()
+
+
+def seal_box(copy: AnnotatedCopy, diameter_mm: float = SEAL_MM) -> tuple[float, float, float, float]:
+    """Where the authority's seal goes on the copy: over its sign-off, between the annotation
+    block and the footer, clear of the rows, the QR code and the footer. PDF points
+    (x1, y1, x2, y2) from the page's bottom left."""
+    return points(signoff(copy, top=SIGNOFF_TOP).seal_box(diameter_mm))
+
+
+def watermark_text(copy: AnnotatedCopy) -> str:
+    return f"{clean(copy.scenario_name)} · 有效期至 {local(copy.valid_until):%Y-%m-%d}"
+
+
+def _grown(box: Box, by: float) -> Box:
+    return (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
+
+
+def _annotation(page: Page, block: Sequence[tuple[str, str]], code: str, url: str) -> None:
+    pdf = page.pdf
+    top, height = BLOCK_TOP, BLOCK_HEIGHT
+    pdf.set_fill_color(*PAPER_TINT)
+    pdf.set_draw_color(*ACCENT)
+    pdf.set_line_width(0.35)
+    pdf.rect(LEFT - 4, top, RIGHT - LEFT + 8, height, style="DF")
+    pdf.set_fill_color(*ACCENT)
+    pdf.rect(LEFT - 4, top, RIGHT - LEFT + 8, 9, style="F")
+    page.text(LEFT, top + 6.4, "加注信息", size=12, color=WHITE, spacing=2.0)
+    y = top + 17
+    for label, value in block:
+        page.label(y, label, size=10.5)
+        page.draw(VALUE_X, y, page.fit(label, value, size=12, min_size=8, width=BLOCK_VALUE_RIGHT - VALUE_X))
+        y += 8.2
+    page.label(y + 2, "验证码", size=10.5)
+    with pdf.local_context():
+        pdf.text_mode = TextMode.FILL_STROKE
+        pdf.set_line_width(0.3)
+        pdf.set_draw_color(*ACCENT)
+        lines = page.fit("验证码", code, size=15, min_size=9, width=BLOCK_VALUE_RIGHT - VALUE_X)
+        page.draw(VALUE_X, y + 2.3, lines, color=ACCENT)
+    qx, qy, qx2, _ = QR_BOX
+    page.qr(url, qx, qy, qx2 - qx)
+    page.text((qx + qx2) / 2, qy + QR_SIDE + 5.0, "扫码查验", size=10, color=MUTED, align="C", spacing=1.0)
+    lines = page.fit("查验网址", url, size=7.5, min_size=5, width=RIGHT - LEFT, max_lines=2)
+    page.draw(LEFT, top + height - 3.5 - lines.extra, lines, color=MUTED)
+
+
+def _watermark(page: Page, text: str, *, keep_off: Sequence[Box]) -> None:
+    """Three diagonal lines across the page, drawn last so that nothing covers them, except
+    where `keep_off` (the QR code, the seal) lies: clipped out there."""
+    lines = page.fit("水印", text, size=22, min_size=10, width=150)
+    line = lines.lines[0]
+    w = page.width(line, lines.size)
+    pdf = page.pdf
+    k = pdf.k
+    # Even-odd clip: the page minus each box.
+    holes = " ".join(f"{x1 * k:.2f} {(PAGE_H - y2) * k:.2f} {(x2 - x1) * k:.2f} {(y2 - y1) * k:.2f} re"
+                     for x1, y1, x2, y2 in keep_off)
+    pdf._out("/Artifact <</Type /Pagination /Subtype /Watermark>> BDC")
+    with pdf.local_context(fill_opacity=WATERMARK_OPACITY):
+        pdf._out(f"0 0 {PAGE_W * k:.2f} {PAGE_H * k:.2f} re {holes} W* n")
+        for cy in (PAGE_H / 2 - 92, PAGE_H / 2, PAGE_H / 2 + 92):
+            # Each line turns about its own centre, so that all three stay on the page.
+            pdf._out(page.outlined(PAGE_W / 2 - w / 2, cy + 3, line, size=lines.size, angle=WATERMARK_ANGLE,
+                                   about=(PAGE_W / 2, cy), gray=WATERMARK_GRAY))
+    pdf._out("EMC")

@@ -1,0 +1,85 @@
+"""The electronic file (证书电子文件) of a certificate issued on or before 2021-12-17: the
+certificate's content, the issuing authority's sign-off with its seal's place, and the time
+the file was generated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from chalicelib.render.page import (
+    SEAL_MM,
+    TITLE,
+    Page,
+    Signoff,
+    check,
+    chinese_date,
+    clean,
+    local,
+    points,
+)
+
+FILE_TITLE = "专业技术人员职业资格证书"
+FOOTER_FILE = ("本文件为发证机构制发证书的电子文件，证书信息以发证机构记录为准。",)
+FIELDS_TOP, FIELDS_BOTTOM, FIELDS_STEP = 84.0, 200.0, 12.5
+SIGNOFF_TOP = 226.0
+
+
+@dataclass(frozen=True)
+class CertificateFile:
+    """What the electronic file of a certificate issued on or before 2021-12-17 shows."""
+
+    qualification: str
+    level: str
+    specialty: str
+    holder_name: str
+    id_number: str
+    certificate_no: str
+    issuer_name: str
+    issued_on: date
+    approved_on: date
+
+
+def certificate_fields(cert: CertificateFile) -> list[tuple[str, str]]:
+    """The certificate's rows, as both documents print them."""
+    return [
+        ("资格名称", clean(cert.qualification)),
+        ("级别", clean(cert.level) or "—"),
+        ("专业", clean(cert.specialty) or "—"),
+        ("姓名", clean(cert.holder_name)),
+        ("证件号码", clean(cert.id_number)),
+        ("证书编号", clean(cert.certificate_no)),
+        ("发证机构", clean(cert.issuer_name)),
+        ("签发日期", chinese_date(cert.issued_on)),
+        ("批准日期", chinese_date(cert.approved_on)),
+    ]
+
+
+def signoff(cert: CertificateFile, *, top: float) -> Signoff:
+    return Signoff.of(clean(cert.issuer_name), chinese_date(cert.issued_on), top=top)
+
+
+def render_certificate_file(cert: CertificateFile, *, generated_at: datetime) -> bytes:
+    """The certificate electronic file as a one-page A4 PDF, dated when it is generated (the
+    certificate's own dates are in its rows and sign-off, never back-dating the file)."""
+    generated = f"文件生成时间：{local(generated_at):%Y-%m-%d %H:%M:%S}（北京时间）"
+    fields = certificate_fields(cert)
+    check(fields)
+    page = Page(title=f"{FILE_TITLE}（证书电子文件）", author=clean(cert.issuer_name), created=generated_at)
+    try:
+        page.frame(FILE_TITLE, "证书电子文件")
+        page.fields(fields, top=FIELDS_TOP, bottom=FIELDS_BOTTOM, step=FIELDS_STEP)
+        page.signoff(signoff(cert, top=SIGNOFF_TOP))
+        page.footer((*FOOTER_FILE, generated))
+        return page.output()
+    finally:
+        page.release()
+
+
+def seal_box(cert: CertificateFile, diameter_mm: float = SEAL_MM) -> tuple[float, float, float, float]:
+    """Where the authority's seal goes on the file: over its sign-off, below the rows. PDF
+    points (x1, y1, x2, y2) from the page's bottom left."""
+    return points(signoff(cert, top=SIGNOFF_TOP).seal_box(diameter_mm))
+
+
+__all__ = ["TITLE", "CertificateFile", "render_certificate_file", "seal_box"]
