@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import sys
@@ -79,9 +80,16 @@ def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
 
     from chalicelib import deps
     from infra.deploy import deploy
+    from infra.tsa import start_trust_services
 
-    with mock_aws():
-        os.environ.update(deploy(boto3.Session()))
+    # The local stack's TSA and CRL (infra/tsa.py), as the integration tests run them: a copy is
+    # never signed without a timestamp.
+    trust = start_trust_services()
+    assert trust.pki is not None
+    with mock_aws(), contextlib.ExitStack() as stopping:
+        stopping.callback(trust.stop)
+        os.environ.update(deploy(boto3.Session(), signing_material=trust.pki.material.to_json()))
+        os.environ["TSA_URL"] = trust.tsa_url
         deps.reset()
         from app import app
         from infra.demo import load_demo
