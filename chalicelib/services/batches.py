@@ -158,35 +158,31 @@ def chunk_died(import_id: str, index: int, *, files: BatchFiles, imports: Import
 def load_chunks(messages: list[tuple[str, str]], *, files: BatchFiles, imports: ImportRepository,
                 rows: RowLoading, now: datetime) -> list[str]:
     """The import worker's batch of (message ID, body): the IDs of the messages to retry."""
-    failed: list[str] = []
-    for message_id, body in messages:
-        chunk = chunk_of(body)
-        if chunk is None:
-            continue
-        try:
-            load_chunk(*chunk, files=files, imports=imports, rows=rows, now=now)
-        except LookupError:
-            log.error("import chunk %s names no import (removed, or never started); dropped", chunk)
-        except Exception:
-            log.exception("import chunk %s failed; it is retried", chunk)
-            failed.append(message_id)
-    return failed
+    return _each_chunk(messages, "import chunk %s", lambda import_id, index: load_chunk(
+        import_id, index, files=files, imports=imports, rows=rows, now=now))
 
 
 def bury_chunks(messages: list[tuple[str, str]], *, files: BatchFiles, imports: ImportRepository,
                 now: datetime) -> list[str]:
     """The dead-letter consumer's batch: each chunk recorded as dead (retried when that fails)."""
+    return _each_chunk(messages, "dead import chunk %s", lambda import_id, index: chunk_died(
+        import_id, index, files=files, imports=imports, now=now))
+
+
+def _each_chunk(messages: list[tuple[str, str]], what: str, handle: Callable[[str, int], None]) -> list[str]:
+    """`handle` each message's chunk; the IDs of the messages that failed, to retry. A message
+    that names no chunk, or a chunk of no import (removed, or never started), is dropped."""
     failed: list[str] = []
     for message_id, body in messages:
         chunk = chunk_of(body)
         if chunk is None:
             continue
         try:
-            chunk_died(*chunk, files=files, imports=imports, now=now)
+            handle(*chunk)
         except LookupError:
-            log.error("dead import chunk %s names no import (removed, or never started); dropped", chunk)
+            log.error(what + " names no import (removed, or never started); dropped", chunk)
         except Exception:
-            log.exception("dead import chunk %s could not be recorded; it is retried", chunk)
+            log.exception(what + " failed; it is retried", chunk)
             failed.append(message_id)
     return failed
 
