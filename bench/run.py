@@ -91,6 +91,11 @@ def in_process_rows(many: int) -> list[Row]:
     except ImportError as e:
         rows.append(("signing benchmark", f"unavailable: {e}"))
     try:
+        from bench import bench_batches
+        rows += bench_batches.measure()
+    except ImportError as e:
+        rows.append(("batch split benchmark", f"unavailable: {e}"))
+    try:
         from bench import bench_hostile
         rows += bench_hostile.measure()
     except ImportError as e:
