@@ -57,6 +57,9 @@ class Settings:
     # The RFC 3161 time-stamping authority every copy's signature is stamped by (README, "Signed
     # copies"); the render worker signs nothing without it.
     tsa_url: str | None = None
+    # How long a holder's first download of an electronic file waits for the render worker to
+    # render and sign it (services.efiles) before answering 503 file_not_ready; 0 to 20.
+    file_wait_seconds: int = 8
 
 
 # The environment variable each field is read from; `.chalice/config.json` and the
@@ -111,6 +114,14 @@ def _rows_per_chunk() -> int:
     if not 100 <= rows <= 10_000:
         raise ConfigurationError("environment variable IMPORT_ROWS_PER_CHUNK must be between 100 and 10000")
     return rows
+
+
+def _file_wait_seconds() -> int:
+    """Within API Gateway's 29 s, with room for the rest of the request."""
+    seconds = _whole_number("FILE_WAIT_SECONDS", 8)
+    if not 0 <= seconds <= 20:
+        raise ConfigurationError("environment variable FILE_WAIT_SECONDS must be between 0 and 20")
+    return seconds
 
 
 def _whole_number(env: str, default: int) -> int:
@@ -176,5 +187,6 @@ def get_settings() -> Settings:
         smtp_username=os.environ.get("SMTP_USERNAME") or None,
         smtp_password_secret_id=os.environ.get("SMTP_PASSWORD_SECRET_ID", "").strip() or None,
         tsa_url=os.environ.get("TSA_URL", "").strip() or None,
+        file_wait_seconds=_file_wait_seconds(),
         **values,  # type: ignore[arg-type]  # every field named in ENV_NAMES is a str
     )

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 
 from chalicelib.config import ConfigurationError, Settings, get_settings
-from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.clock import utcnow
 from chalicelib.notify import NoSms, Notifier, NotSent, Outbox, SesEmail, SmtpEmail, SnsSms, Transport
 from chalicelib.queue import ChunkQueue, DeadLetters, RenderQueue
@@ -25,6 +24,7 @@ from chalicelib.services.accounts import Passwords
 from chalicelib.services.annotating import Links
 from chalicelib.services.codes import Codes
 from chalicelib.services.contacts import ContactVerification
+from chalicelib.services.efiles import FileRenderer, Waiting
 from chalicelib.services.identity import Identity
 from chalicelib.services.passwords import PasswordReset
 from chalicelib.storage import FileStore
@@ -157,6 +157,16 @@ def copy_renderer() -> rendering.Renderer:
     return partial(copies.signed_copy, signer=pdf_signer())
 
 
+def file_renderer() -> FileRenderer:
+    from chalicelib.services import copies
+
+    return partial(copies.signed_certificate_file, signer=pdf_signer())
+
+
+def file_waiting() -> Waiting:
+    return Waiting(get_settings().file_wait_seconds)
+
+
 @lru_cache(maxsize=1)
 def pdf_signer() -> PdfSigner:
     # Not through `_secret`: an empty or malformed value fails this attempt (loudly) and is read
@@ -169,12 +179,6 @@ def glyph_check() -> Callable[[str], set[str]]:
     from chalicelib.services import copies
 
     return copies.missing_glyphs
-
-
-def file_preparer() -> Callable[[Certificate], Certificate]:
-    from chalicelib.services import copies
-
-    return partial(copies.attach_certificate_file, files=files())
 
 
 @lru_cache(maxsize=4)

@@ -156,6 +156,26 @@ class AnnounceIndex(GlobalSecondaryIndex["CertificateModel"]):  # type: ignore[n
     holder_key = UnicodeAttribute(range_key=True)
 
 
+class FileCodeIndex(GlobalSecondaryIndex["CertificateModel"]):  # type: ignore[no-untyped-call]
+    """Sparse: the electronic files' verification codes (older certificates only)."""
+
+    class Meta:
+        index_name = "by_file_code"
+        projection = KeysOnlyProjection()
+
+    file_code = UnicodeAttribute(hash_key=True)
+
+
+class FileHashIndex(GlobalSecondaryIndex["CertificateModel"]):  # type: ignore[no-untyped-call]
+    """Sparse: the SHA-256 of each electronic file rendered so far."""
+
+    class Meta:
+        index_name = "by_file_hash"
+        projection = KeysOnlyProjection()
+
+    file_sha256 = UnicodeAttribute(hash_key=True)
+
+
 class QuotaSlotAttribute(MapAttribute[str, str]):
     """One of a certificate's annotation quota slots and the annotation that holds it."""
 
@@ -184,7 +204,16 @@ class CertificateModel(Model):
     issuer_name = UnicodeAttribute()
     issuer_contact = UnicodeAttribute()
     status = UnicodeAttribute()
+    # The electronic file of an older certificate (domain.certificates.Certificate): its code
+    # from the first load on; its key, hash and printed digest once rendered; when a holder last
+    # asked for it to be rendered; how often it was checked (its log is in the verifications
+    # table, under the certificate's ID).
+    file_code = UnicodeAttribute(null=True)
     file_key = UnicodeAttribute(null=True)
+    file_sha256 = UnicodeAttribute(null=True)
+    file_printed = UnicodeAttribute(null=True)
+    file_requested_at = UTCDateTimeAttribute(null=True)
+    file_verification_count = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute()
     loaded_at = UTCDateTimeAttribute(null=True)
     # The newest annotation applied for, so a list of certificates needs one BatchGet.
@@ -205,6 +234,8 @@ class CertificateModel(Model):
 
     by_holder = HolderIndex()
     by_announce = AnnounceIndex()
+    by_file_code = FileCodeIndex()
+    by_file_hash = FileHashIndex()
 
 
 class CertificateAnnotationsIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
@@ -293,7 +324,8 @@ class AnnotationModel(Model):
 
 
 class VerificationModel(Model):
-    """One check of a copy, for its holder's log."""
+    """One check of a document, for its holder's log: a copy's under its annotation's ID, an
+    electronic file's under its certificate's."""
 
     class Meta:
         table_name = "unbound-verifications"

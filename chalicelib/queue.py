@@ -18,19 +18,28 @@ class RenderQueue:
         self._sqs = session.client("sqs")
 
     def send(self, annotation_id: str) -> None:
-        body = json.dumps({"annotation_id": annotation_id})
+        """Render an annotation's copy."""
+        self._send({"annotation_id": annotation_id})
+
+    def send_file(self, certificate_id: str) -> None:
+        """Render an older certificate's electronic file (services.efiles)."""
+        self._send({"certificate_id": certificate_id})
+
+    def _send(self, message: dict[str, str]) -> None:
+        body = json.dumps(message)
         for attempt in range(self.attempts):
             try:
                 self._sqs.send_message(QueueUrl=self.url, MessageBody=body)
                 return
             except Exception as e:
                 if attempt == self.attempts - 1:
-                    raise SendFailed(annotation_id) from e
+                    raise SendFailed(body) from e
                 time.sleep(0.05 * 2 ** attempt)  # a short back-off before the next try
 
 
 class DeadLetters:
-    """The render queue's dead-letter queue, read by the sweeper."""
+    """The render queue's dead-letter queue, read by the sweeper (for annotations: an electronic
+    file's dead letter fails nothing, its next download asks again)."""
 
     # A dead letter is looked at again at most hourly; ops keep seeing it in the queue
     # (and its alarm) until they redrive or purge it.

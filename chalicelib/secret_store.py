@@ -138,7 +138,7 @@ def load_pdf_signer(store: SecretStore, secret_id: str, *, tsa_url: str | None) 
 
 def _described(error: Exception) -> str:
     """What is wrong with the material, in words that cannot carry any of it. Our own checks
-    (signing.py) say which part; a library's message (JSON, PEM) may quote the input, so only
+    (signing/material.py) say which part; a library's message (JSON, PEM) may quote the input, so only
     its kind is told."""
     import json
 

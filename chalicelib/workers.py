@@ -31,7 +31,7 @@ def render_worker(event: SQSEvent) -> dict[str, Any]:
                                         int(r.to_dict().get("attributes", {}).get("ApproximateReceiveCount", 1)))
                 for r in event]
     failed = rendering.process_batch(messages, max_receives=MAX_RECEIVES, render_one=_render_one,
-                                     store=deps.repository().annotations)
+                                     render_file=_render_file, store=deps.repository().annotations)
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
 
 
@@ -39,6 +39,13 @@ def _render_one(annotation_id: str) -> rendering.Outcome:
     return rendering.render_annotation(
         annotation_id, store=deps.repository().annotations, certificates=deps.repository(), files=deps.files(),
         renderer=deps.copy_renderer(), verify_url=deps.links().verify_url, now=deps.clock()())
+
+
+def _render_file(certificate_id: str) -> rendering.Outcome:
+    from chalicelib.services import efiles
+
+    return efiles.render_file(certificate_id, store=deps.repository(), files=deps.files(),
+                              renderer=deps.file_renderer(), verify_url=deps.links().verify_url, now=deps.clock()())
 
 
 
@@ -93,7 +100,7 @@ def import_worker(event: SQSEvent) -> dict[str, Any]:
 
     repo = deps.repository()
     rows = batches.RowLoading(store=repo, phones=repo.accounts, id_hash=deps.id_hasher(),
-                              renderable=deps.glyph_check(), prepare=deps.file_preparer())
+                              renderable=deps.glyph_check())
     failed = batches.load_chunks([(r.to_dict()["messageId"], r.body) for r in event], files=deps.files(),
                                  imports=repo.imports, rows=rows, now=deps.clock()())
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}

@@ -198,6 +198,7 @@ api_modules = list(sys.modules.values())
 from chalicelib import observability
 from chalicelib.domain.certificates import Certificate, CertificateStatus
 from chalicelib.services import copies
+from chalicelib.services.efiles import FileFacts
 from chalicelib.services.rendering import CopyFacts
 from chalicelib.signing import PdfSigner
 from infra.pki import create_local_material
@@ -207,7 +208,7 @@ cert = Certificate("c1", "CH1", "注册测绘师", "", "", "张三", "resident_i
 facts = CopyFacts(cert, "JZ1", "本人调用", now, now + timedelta(days=90), "ABCD-EFGH-JKLM-NPQR", "http://x/verify")
 # unstamped: the probe has no TSA (a worker signer always has one, deps.pdf_signer)
 assert copies.signed_copy(facts, signer=PdfSigner(create_local_material(now=now), unstamped=True)).startswith(b"%PDF")
-assert copies.certificate_file(cert).startswith(b"%PDF")
+assert copies.render_file(FileFacts(cert, "ABCD-EFGH-JKLM-NPQR", "http://x/verify", now)).startswith(b"%PDF")
 assert copies.missing_glyphs("张三X") == set()
 observability.count("ProbeCopies")
 observability.flush()

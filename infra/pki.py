@@ -4,7 +4,7 @@ time-stamping certificate for the local RFC 3161 responder, and the CA's CRL.
 The local stack calls `create_local_pki` once per start (`infra/local.py`, with the URL on
 which `infra/tsa.py` serves the CRL), keeps its `material`, as the JSON of
 `SigningMaterial.to_json()`, in Secrets Manager; the render worker reads it from there and
-signs every annotated copy (加注件) with it (`chalicelib/signing.py`). The signing and the
+signs every annotated copy (加注件) with it (`chalicelib/signing/`). The signing and the
 time-stamping certificates name that CRL as their distribution point, so a validator (and the
 worker, which embeds the CRL in the copy's DSS for B-LT) can fetch it. Nobody outside this
 machine trusts that CA: a reader shows the signature as intact but its signer as unknown
@@ -21,8 +21,8 @@ built from the certificate and chain, whose `async_sign_raw(data, digest_algorit
 dry_run=False)` hashes `data` (the DER of the CMS signed attributes) with SHA-256 and calls
 KMS `Sign` with `MessageType=DIGEST` and `SigningAlgorithm=ECDSA_SHA_256`, returning the DER
 signature KMS answers; for `dry_run` (pyHanko sizing the signature container) it returns 72
-zero bytes, the longest P-256 signature, without calling KMS. In `chalicelib/signing.py`
-that is `_KeySigner`, whose per-copy `sign_now` would make the same call. Only the render
+zero bytes, the longest P-256 signature, without calling KMS. In `chalicelib/signing/container.py`
+that is `KeySigner`, whose per-copy `sign_now` would make the same call. Only the render
 worker's role may call `kms:Sign` on that key, every call is in CloudTrail, and rotating
 means a new key and certificate, with copies signed before staying valid under the old
 certificate. Two costs: each copy waits for a KMS round trip, and KMS does not promise

@@ -102,6 +102,7 @@ def confirm_contact() -> Response:
 def export() -> dict[str, Any]:
     repo, now, links = deps.repository(), request_now(), deps.links()
     return account_data.export(_user(), notice=current_notice(), certificates_of=repo, copies=repo.annotations,
+                               checks=repo.verifications,
                                annotation_view=lambda a: annotating.view(a, now, links))
 
 

@@ -50,6 +50,7 @@ ERROR_TABLE: dict[type[e.DomainError], tuple[int, str]] = {
     e.InvalidDocument: (400, "invalid_document"),
     e.DocumentTooLarge: (413, "document_too_large"),
     e.RateLimited: (429, "rate_limited"),
+    e.FileNotReady: (503, "file_not_ready"),
 }
 
 INTERNAL_MESSAGE = "服务暂时不可用，请稍后再试"

@@ -17,7 +17,7 @@ from chalicelib.domain.accounts import Caller
 from chalicelib.domain.annotations import Annotation
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.errors import InvalidRequest
-from chalicelib.services import annotating, certificates, verifying
+from chalicelib.services import annotating, certificates, efiles, verifying
 
 bp = Blueprint(__name__)
 
@@ -89,8 +89,15 @@ def apply_for_annotation(certificate_id: str) -> Response:
 @handles_errors
 def certificate_file(certificate_id: str) -> dict[str, Any]:
     disposition = _disposition()
-    return annotating.certificate_file_link(_certificate(certificate_id), disposition, files=deps.files(),
-                                             now=request_now())
+    return efiles.file_link(_certificate(certificate_id), disposition, store=deps.repository(),
+                            queue=deps.render_queue(), files=deps.files(), waiting=deps.file_waiting(),
+                            now=request_now())
+
+
+@bp.route("/certificates/{certificate_id}/verifications", methods=["GET"], authorizer=holder_token)
+@handles_errors
+def certificate_verifications(certificate_id: str) -> dict[str, Any]:
+    return verifying.file_log(_certificate(certificate_id), store=deps.repository().verifications)
 
 
 @bp.route("/annotations/{annotation_id}", methods=["GET"], authorizer=holder_token)
@@ -119,5 +126,4 @@ def withdraw_annotation(annotation_id: str) -> dict[str, Any] | None:
 @bp.route("/annotations/{annotation_id}/verifications", methods=["GET"], authorizer=holder_token)
 @handles_errors
 def annotation_verifications(annotation_id: str) -> dict[str, Any]:
-    annotation = _annotation(annotation_id)
-    return verifying.holder_log(annotation, store=deps.repository().annotations)
+    return verifying.copy_log(_annotation(annotation_id), store=deps.repository().verifications)

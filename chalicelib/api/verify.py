@@ -17,7 +17,7 @@ bp = Blueprint(__name__)
 
 def _verifier() -> Verifier:
     repo = deps.repository()
-    return Verifier(repo.annotations, repo, client_address(bp.current_request), request_now())
+    return Verifier(repo.verifications, repo, client_address(bp.current_request), request_now())
 
 
 @bp.route("/verify/{code}", methods=["GET"])

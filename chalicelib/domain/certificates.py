@@ -53,9 +53,10 @@ def certificate_id_for(certificate_no: str) -> str:
     return "c" + digest[:24]
 
 
-def certificate_file_key(certificate_id: str) -> str:
-    """Where an older certificate's electronic file is stored in the bucket."""
-    return f"certificates/{certificate_id}.pdf"
+def certificate_file_key(certificate_id: str, printed: str) -> str:
+    """Where an older certificate's electronic file is stored in the bucket: one key for each
+    version of what it prints (`printed_digest`), so a file is never replaced by another."""
+    return f"certificates/{certificate_id}/{printed[:16]}.pdf"
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,14 @@ class Certificate:
     issuer_name: str
     issuer_contact: str
     status: CertificateStatus
+    # The electronic file (证书电子文件) of an older certificate: its verification code, given
+    # when the certificate is first loaded, and once the file has been rendered (on first
+    # download) where it is, its hash and the `printed_digest` it was rendered from.
+    file_code: str | None = None
     file_key: str | None = None
+    file_sha256: str | None = None
+    file_printed: str | None = None
+    file_verification_count: int = 0
     latest_annotation_id: str | None = None
     # The annotation quota's slots in use (see annotations.free_slot), kept with the certificate.
     quota_slots: tuple[QuotaSlot, ...] = ()
@@ -87,6 +95,11 @@ class Certificate:
     def is_valid(self) -> bool:
         return self.status is CertificateStatus.VALID
 
+    @property
+    def current_file(self) -> str | None:
+        """The stored electronic file's key if it prints what the certificate says now."""
+        return self.file_key if self.file_printed == printed_digest(self) else None
+
     def proves(self, holder_key: str, certificate_no: str, name: str) -> bool:
         """Rule 1 (b): this certificate's number together with the holder's name exactly as on
         it (Unicode NFC, surrounding spaces trimmed) proves the ID document `holder_key`. A
@@ -94,6 +107,17 @@ class Certificate:
         return (self.holder_key == holder_key
                 and hmac.compare_digest(self.certificate_no.encode(), certificate_no.strip().encode())
                 and hmac.compare_digest(_proof_name(self.holder_name).encode(), _proof_name(name).encode()))
+
+
+# What an electronic file prints of its certificate (render.CertificateFile): a change to any
+# of these makes a new file; a change of state does not (the file says nothing of it).
+PRINTED_FIELDS = ("qualification", "level", "specialty", "holder_name", "id_number", "certificate_no",
+                  "issuer_name", "issued_on", "approved_on")
+
+
+def printed_digest(cert: Certificate) -> str:
+    values = [str(getattr(cert, name)) for name in PRINTED_FIELDS]
+    return hashlib.sha256("\n".join(values).encode("utf-8")).hexdigest()[:32]
 
 
 def _proof_name(name: str) -> str:

@@ -215,15 +215,25 @@ class AnnotationRequired(DomainError):
 
 
 class UnknownCode(DomainError):
-    """No annotated copy has this verification code."""
+    """No document the service issued has this verification code."""
 
-    message = "未找到该验证码对应的加注件"
+    message = "未找到该验证码对应的加注件或证书电子文件"
 
 
 class UnknownDocument(DomainError):
-    """The uploaded file is not an annotated copy issued by this service."""
+    """The uploaded file is no document this service issued (or its signature is broken)."""
 
-    message = "未找到与该文件对应的加注件"
+    message = "未找到与该文件对应的加注件或证书电子文件"
+
+
+class FileNotReady(DomainError):
+    """An electronic file asked for the first time is still being rendered and signed."""
+
+    message = "证书电子文件正在生成，请稍后再试"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(details={"retry_after_seconds": retry_after_seconds})
+        self.retry_after_seconds = retry_after_seconds
 
 
 class InvalidDocument(DomainError):

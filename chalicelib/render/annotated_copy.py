@@ -13,21 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from fpdf.enums import TextMode
-
+from chalicelib.render import check_block
 from chalicelib.render.certificate_file import CertificateFile, certificate_fields, signoff
 from chalicelib.render.page import (
-    ACCENT,
-    LEFT,
-    MUTED,
     PAGE_H,
     PAGE_W,
-    PAPER_TINT,
-    RIGHT,
     SEAL_MM,
     TITLE,
-    VALUE_X,
-    WHITE,
     Box,
     Page,
     check,
@@ -40,11 +32,9 @@ FOOTER_COPY = (
     "查验方式：扫描加注信息栏中的二维码，或在证书查验页面输入验证码。",
     "本加注件仅在加注有效期内可供查验；有效期届满后须重新申请加注。",
 )
-BLOCK_VALUE_RIGHT = 128.0  # the QR code sits to the right of the annotation block's values
 FIELDS_TOP, FIELDS_BOTTOM, FIELDS_STEP = 68.0, 150.0, 10.0
-BLOCK_TOP, BLOCK_HEIGHT = 155.0, 72.0
-QR_SIDE = 38.0
-QR_BOX: Box = (RIGHT - QR_SIDE, BLOCK_TOP + 13, RIGHT, BLOCK_TOP + 13 + QR_SIDE)
+BLOCK_TOP = 155.0
+QR_BOX: Box = check_block.qr_box(BLOCK_TOP)
 SIGNOFF_TOP = 244.0
 FOOTER_BOTTOM = PAGE_H - 22
 WATERMARK_GRAY = 0.5
@@ -86,7 +76,7 @@ def render_annotated_copy(copy: AnnotatedCopy) -> bytes:
     try:
         page.frame(TITLE, "加 注 件")
         page.fields(fields, top=FIELDS_TOP, bottom=FIELDS_BOTTOM, step=FIELDS_STEP)
-        _annotation(page, block, code, url)
+        check_block.draw(page, "加注信息", block, code, url, top=BLOCK_TOP)
         sign = signoff(copy, top=SIGNOFF_TOP)
         page.signoff(sign)
         page.footer(FOOTER_COPY, bottom=FOOTER_BOTTOM)
@@ -109,35 +99,6 @@ def watermark_text(copy: AnnotatedCopy) -> str:
 
 def _grown(box: Box, by: float) -> Box:
     return (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
-
-
-def _annotation(page: Page, block: Sequence[tuple[str, str]], code: str, url: str) -> None:
-    pdf = page.pdf
-    top, height = BLOCK_TOP, BLOCK_HEIGHT
-    pdf.set_fill_color(*PAPER_TINT)
-    pdf.set_draw_color(*ACCENT)
-    pdf.set_line_width(0.35)
-    pdf.rect(LEFT - 4, top, RIGHT - LEFT + 8, height, style="DF")
-    pdf.set_fill_color(*ACCENT)
-    pdf.rect(LEFT - 4, top, RIGHT - LEFT + 8, 9, style="F")
-    page.text(LEFT, top + 6.4, "加注信息", size=12, color=WHITE, spacing=2.0)
-    y = top + 17
-    for label, value in block:
-        page.label(y, label, size=10.5)
-        page.draw(VALUE_X, y, page.fit(label, value, size=12, min_size=8, width=BLOCK_VALUE_RIGHT - VALUE_X))
-        y += 8.2
-    page.label(y + 2, "验证码", size=10.5)
-    with pdf.local_context():
-        pdf.text_mode = TextMode.FILL_STROKE
-        pdf.set_line_width(0.3)
-        pdf.set_draw_color(*ACCENT)
-        lines = page.fit("验证码", code, size=15, min_size=9, width=BLOCK_VALUE_RIGHT - VALUE_X)
-        page.draw(VALUE_X, y + 2.3, lines, color=ACCENT)
-    qx, qy, qx2, _ = QR_BOX
-    page.qr(url, qx, qy, qx2 - qx)
-    page.text((qx + qx2) / 2, qy + QR_SIDE + 5.0, "扫码查验", size=10, color=MUTED, align="C", spacing=1.0)
-    lines = page.fit("查验网址", url, size=7.5, min_size=5, width=RIGHT - LEFT, max_lines=2)
-    page.draw(LEFT, top + height - 3.5 - lines.extra, lines, color=MUTED)
 
 
 def _watermark(page: Page, text: str, *, keep_off: Sequence[Box]) -> None:

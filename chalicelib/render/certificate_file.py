@@ -1,13 +1,16 @@
 """The electronic file (证书电子文件) of a certificate issued on or before 2021-12-17: the
-certificate's content, the issuing authority's sign-off with its seal's place, and the time
-the file was generated."""
+certificate's content, the block through which it is checked (its verification code and QR
+code, and when the file was generated), and the issuing authority's sign-off with its seal's
+place."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from chalicelib.render import check_block
 from chalicelib.render.page import (
+    PAGE_H,
     SEAL_MM,
     TITLE,
     Page,
@@ -20,9 +23,14 @@ from chalicelib.render.page import (
 )
 
 FILE_TITLE = "专业技术人员职业资格证书"
-FOOTER_FILE = ("本文件为发证机构制发证书的电子文件，证书信息以发证机构记录为准。",)
-FIELDS_TOP, FIELDS_BOTTOM, FIELDS_STEP = 84.0, 200.0, 12.5
-SIGNOFF_TOP = 226.0
+FOOTER_FILE = (
+    "本文件为发证机构制发证书的电子文件，证书信息以发证机构记录为准。",
+    "查验方式：扫描查验信息栏中的二维码，或在证书查验页面输入验证码。",
+)
+FIELDS_TOP, FIELDS_BOTTOM, FIELDS_STEP = 70.0, 160.0, 11.0
+BLOCK_TOP = 166.0
+SIGNOFF_TOP = 244.0
+FOOTER_BOTTOM = PAGE_H - 22
 
 
 @dataclass(frozen=True)
@@ -59,18 +67,30 @@ def signoff(cert: CertificateFile, *, top: float) -> Signoff:
     return Signoff.of(clean(cert.issuer_name), chinese_date(cert.issued_on), top=top)
 
 
-def render_certificate_file(cert: CertificateFile, *, generated_at: datetime) -> bytes:
+@dataclass(frozen=True)
+class ElectronicFile(CertificateFile):
+    """What the electronic file shows besides the certificate: how it is checked, and when it
+    was generated (timezone-aware; printed in Beijing time)."""
+
+    verification_code: str
+    verify_url: str
+    generated_at: datetime
+
+
+def render_certificate_file(efile: ElectronicFile) -> bytes:
     """The certificate electronic file as a one-page A4 PDF, dated when it is generated (the
     certificate's own dates are in its rows and sign-off, never back-dating the file)."""
-    generated = f"文件生成时间：{local(generated_at):%Y-%m-%d %H:%M:%S}（北京时间）"
-    fields = certificate_fields(cert)
-    check(fields)
-    page = Page(title=f"{FILE_TITLE}（证书电子文件）", author=clean(cert.issuer_name), created=generated_at)
+    fields = certificate_fields(efile)
+    block = [("文件类型", "证书电子文件"), ("生成时间", f"{local(efile.generated_at):%Y-%m-%d %H:%M:%S}（北京时间）")]
+    code, url = clean(efile.verification_code), clean(efile.verify_url)
+    check([*fields, *block, ("验证码", code), ("查验网址", url)])
+    page = Page(title=f"{FILE_TITLE}（证书电子文件）", author=clean(efile.issuer_name), created=efile.generated_at)
     try:
         page.frame(FILE_TITLE, "证书电子文件")
         page.fields(fields, top=FIELDS_TOP, bottom=FIELDS_BOTTOM, step=FIELDS_STEP)
-        page.signoff(signoff(cert, top=SIGNOFF_TOP))
-        page.footer((*FOOTER_FILE, generated))
+        check_block.draw(page, "查验信息", block, code, url, top=BLOCK_TOP)
+        page.signoff(signoff(efile, top=SIGNOFF_TOP))
+        page.footer(FOOTER_FILE, bottom=FOOTER_BOTTOM)
         return page.output()
     finally:
         page.release()
@@ -82,4 +102,4 @@ def seal_box(cert: CertificateFile, diameter_mm: float = SEAL_MM) -> tuple[float
     return points(signoff(cert, top=SIGNOFF_TOP).seal_box(diameter_mm))
 
 
-__all__ = ["TITLE", "CertificateFile", "render_certificate_file", "seal_box"]
+__all__ = ["TITLE", "CertificateFile", "ElectronicFile", "render_certificate_file", "seal_box"]

@@ -15,6 +15,7 @@ from chalicelib.repositories.annotations import AnnotationRepository
 from chalicelib.repositories.certificates import CertificateRepository
 from chalicelib.repositories.imports import ImportRepository
 from chalicelib.repositories.limits import LimitRepository
+from chalicelib.repositories.verifications import VerificationRepository
 
 
 class Repository(CertificateRepository):
@@ -25,10 +26,11 @@ class Repository(CertificateRepository):
         self._connection = Connection(region=settings.region)
         _ = self._connection.client  # built once, before any thread needs it (see bind_models)
         self.annotations = AnnotationRepository(self._connection)
+        self.verifications = VerificationRepository(self._connection)
         self.accounts = AccountRepository(self._connection)
         self.limits = LimitRepository(self._connection)
         self.imports = ImportRepository()
 
 
 __all__ = ["AccountRepository", "AnnotationRepository", "CertificateRepository", "ImportRepository", "LimitRepository",
-           "Repository"]
+           "Repository", "VerificationRepository"]

@@ -6,7 +6,6 @@ followed by a plain write.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,24 +23,18 @@ from chalicelib.domain.annotations import (
 from chalicelib.domain.certificates import Certificate, CertificateStatus
 from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.errors import ConcurrentUpdate, IdentityNotVerified
-from chalicelib.domain.verification import Channel, VerificationRecord, VerificationResult
 from chalicelib.models import (
     QUOTA_SLOTS,
     AnnotationModel,
     CertificateModel,
-    CounterModel,
     IdDocumentModel,
     QuotaSlotAttribute,
-    RateLimitModel,
-    VerificationModel,
 )
 from chalicelib.repositories.accounts import document_item_key
-from chalicelib.repositories.base import batch_get, cancelled_items, conditional_failed, update_returning_nothing
-from chalicelib.repositories.certificates import certificate_from, get_certificate
+from chalicelib.repositories.base import cancelled_items, conditional_failed, update_returning_nothing
+from chalicelib.repositories.certificates import get_certificate
 
 PENDING = "1"
-# A log entry's transaction is tried again this many times in all when it loses to a concurrent one.
-_LOG_ATTEMPTS = 3
 
 
 class AnnotationRepository:
@@ -86,7 +79,7 @@ class AnnotationRepository:
 
     def annotation(self, annotation_id: str) -> Annotation | None:
         try:
-            return _annotation(AnnotationModel.get(annotation_id, consistent_read=True))
+            return annotation_from(AnnotationModel.get(annotation_id, consistent_read=True))
         except DoesNotExist:
             return None
 
@@ -94,11 +87,11 @@ class AnnotationRepository:
         """Several annotations in one BatchGetItem (per 100)."""
         if not annotation_ids:
             return {}
-        return {m.annotation_id: _annotation(m) for m in AnnotationModel.batch_get(annotation_ids)}
+        return {m.annotation_id: annotation_from(m) for m in AnnotationModel.batch_get(annotation_ids)}
 
     def annotations_of(self, certificate_id: str, limit: int | None = None) -> list[Annotation]:
         """Newest first."""
-        return [_annotation(m) for m in AnnotationModel.by_certificate.query(
+        return [annotation_from(m) for m in AnnotationModel.by_certificate.query(
             certificate_id, scan_index_forward=False, limit=limit)]
 
     def claim_render(self, annotation_id: str, now: datetime, code: str) -> Annotation | None:
@@ -114,7 +107,7 @@ class AnnotationRepository:
             if conditional_failed(e):
                 return None
             raise
-        return _annotation(model)
+        return annotation_from(model)
 
     def mark_ready(self, annotation_id: str, code: str, *, ready_at: datetime, valid_until: datetime,
                    annotation_no: str, sha256: str, file_key: str, expires_at: datetime) -> bool:
@@ -189,7 +182,7 @@ class AnnotationRepository:
             if conditional_failed(e):
                 return None
             raise
-        return _annotation(model)
+        return annotation_from(model)
 
     def give_back(self, annotation: Annotation, now: datetime) -> bool:
         """Withdraw a live copy and give its quota slot back, as when its account loses the ID
@@ -223,87 +216,6 @@ class AnnotationRepository:
             raise ConcurrentUpdate() from e  # a conflict with a concurrent transaction: try again
         return True
 
-    def record_verification(self, annotation: Annotation, record: VerificationRecord, once_key: str,
-                            once_until: datetime) -> bool:
-        """Log one check and count it on the annotation, together, unless a check with the same
-        `once_key` (copy, client, minute) was logged: the marker that key names is written in
-        the same transaction, on the condition that it does not exist. False when it did;
-        ConcurrentUpdate when concurrent checks of the copy kept winning.
-
-        The entry itself holds only the time, the channel and the result."""
-        at_id = f"{record.at.astimezone(UTC).isoformat(timespec='microseconds')}#{secrets.token_hex(4)}"
-        for attempt in range(_LOG_ATTEMPTS):
-            try:
-                with TransactWrite(connection=self._connection) as tx:
-                    tx.save(CounterModel(once_key, hits=1, expires_at=once_until),
-                            condition=CounterModel.key.does_not_exist())
-                    tx.save(VerificationModel(annotation.annotation_id, at_id, at=record.at,
-                                              channel=record.channel.value, result=record.result.value,
-                                              expires_at=retention_until(annotation.applied_at,
-                                                                         annotation.valid_until)))
-                    tx.update(AnnotationModel(annotation.annotation_id),
-                              actions=[AnnotationModel.verification_count.add(1)],
-                              condition=AnnotationModel.annotation_id.exists())
-            except TransactWriteError as e:
-                refused = cancelled_items(e)
-                if refused[:1] == [True]:  # the puts come first, the marker first of them
-                    return False
-                if any(refused):
-                    raise
-                if attempt == _LOG_ATTEMPTS - 1:
-                    raise ConcurrentUpdate() from e
-                # else a conflict with a concurrent transaction (another check of the copy): again
-            else:
-                return True
-        raise AssertionError("unreachable")
-
-    def verifications(self, annotation_id: str, limit: int) -> list[VerificationRecord]:
-        """Newest first."""
-        return [VerificationRecord(at=m.at, channel=Channel(m.channel), result=VerificationResult(m.result))
-                for m in VerificationModel.query(annotation_id, scan_index_forward=False, limit=limit)]
-
-    def misses_and_certificate(self, client_key: str,
-                               certificate_id: str | None) -> tuple[int, Certificate | None]:
-        """A client's misses in the current window and, when a copy was found, its
-        certificate as it is now: one BatchGetItem for a verification."""
-        if certificate_id is None:
-            return self.misses(client_key), None
-        limits, certificates = RateLimitModel.Meta.table_name, CertificateModel.Meta.table_name
-        found = batch_get(self._connection, {
-            limits: {"Keys": [{RateLimitModel.key.attr_name: {"S": client_key}}],
-                     "ProjectionExpression": RateLimitModel.misses.attr_name},  # "key" is a reserved word
-            certificates: {"Keys": [{CertificateModel.certificate_id.attr_name: {"S": certificate_id}}],
-                           "ConsistentRead": True},
-        })
-        misses = int(RateLimitModel.from_raw_data(found[limits][0]).misses or 0) if found[limits] else 0
-        cert = certificate_from(CertificateModel.from_raw_data(found[certificates][0])) if found[certificates] else None
-        return misses, cert
-
-    def misses(self, client_key: str) -> int:
-        try:
-            return int(RateLimitModel.get(client_key).misses or 0)
-        except DoesNotExist:
-            return 0
-
-    def add_misses(self, client_key: str, count: int, limit: int, expires_at: datetime) -> bool:
-        """Count `count` more misses if the client stays within `limit`, in one conditional
-        update (concurrent requests cannot pass it together). Otherwise nothing is counted but
-        the refusal itself, which spends the rest of the window (misses = limit): a refusal
-        that cost nothing would tell a guesser, for free, that a whole batch missed. False then."""
-        expiry = RateLimitModel.expires_at.set(expires_at)
-        if count <= limit:
-            try:
-                update_returning_nothing(RateLimitModel, client_key, actions=[RateLimitModel.misses.add(count), expiry],
-                                         condition=RateLimitModel.misses.does_not_exist()
-                                         | (RateLimitModel.misses <= limit - count))
-                return True
-            except UpdateError as e:
-                if not conditional_failed(e):
-                    raise
-        update_returning_nothing(RateLimitModel, client_key, actions=[RateLimitModel.misses.set(limit), expiry],
-                                 condition=None)
-        return False
-
     def expiring_on(self, day: date) -> list[str]:
         return [m.annotation_id for m in AnnotationModel.by_expiry_day.query(day.isoformat())]
 
@@ -329,15 +241,6 @@ class AnnotationRepository:
         return [m.annotation_id for m in AnnotationModel.by_pending.query(
             PENDING, AnnotationModel.applied_at < bound, limit=limit)]
 
-    def by_code(self, code: str) -> Annotation | None:
-        found = list(AnnotationModel.by_code.query(code, limit=1))
-        return _annotation(found[0]) if found else None
-
-    def by_file(self, sha256_hex: str) -> Annotation | None:
-        found = list(AnnotationModel.by_file.query(sha256_hex, limit=1))
-        return _annotation(found[0]) if found else None
-
-
 def _annotation_model(a: Annotation) -> AnnotationModel:
     return AnnotationModel(
         a.annotation_id, certificate_id=a.certificate_id, holder_key=a.holder_key, account_id=a.account_id,
@@ -349,7 +252,7 @@ def _annotation_model(a: Annotation) -> AnnotationModel:
         expires_at=retention_until(a.applied_at, None))
 
 
-def _annotation(m: AnnotationModel) -> Annotation:
+def annotation_from(m: AnnotationModel) -> Annotation:
     return Annotation(
         annotation_id=m.annotation_id, certificate_id=m.certificate_id, holder_key=m.holder_key,
         scenario=m.scenario, validity_days=int(m.validity_days), stored_status=AnnotationStatus(m.status),

@@ -14,16 +14,16 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.annotations import QuotaSlot
 from chalicelib.domain.batches import RowStamp
-from chalicelib.domain.certificates import Certificate, CertificateStatus
+from chalicelib.domain.certificates import PRINTED_FIELDS, Certificate, CertificateStatus
 from chalicelib.models import QUOTA_SLOTS, CertificateModel
-from chalicelib.repositories.base import conditional_failed
+from chalicelib.repositories.base import conditional_failed, update_returning_nothing
 
 ANNOUNCE = "1"
 # What a batch needs to know of a stored certificate to tell whether a row changes it.
 _LOAD_STATE = ["certificate_id", "row_digest", "row_stamp", "loaded_by"]
 _CERTIFICATE_FIELDS = ("certificate_no", "qualification", "level", "specialty", "holder_name", "id_type",
                        "id_number", "holder_key", "issued_on", "approved_on", "issuer_name", "issuer_contact",
-                       "status", "file_key")
+                       "status")
 
 
 class CertificateRepository:
@@ -62,6 +62,8 @@ class CertificateRepository:
             identical &= (attribute == value) if value is not None else attribute.does_not_exist()
             actions.append(attribute.set(value) if value is not None else attribute.remove())
         actions.append(CertificateModel.row_digest.set(_digest(model)))
+        if cert.file_code is not None:  # an electronic file keeps the code it was first given
+            actions.append(CertificateModel.file_code.set(CertificateModel.file_code | cert.file_code))
         condition: Any = ~identical
         if stamp is not None:
             actions += [CertificateModel.row_stamp.set(stamp.order), CertificateModel.loaded_by.set(stamp.loaded_by)]
@@ -112,11 +114,52 @@ class CertificateRepository:
                     model.loaded_at, model.announce = now, ANNOUNCE
                     model.row_stamp, model.loaded_by = stamp.order, stamp.loaded_by
                     model.row_digest = _digest(model)
+                    model.file_code = cert.file_code
                     tx.save(model, condition=CertificateModel.certificate_id.does_not_exist())
         except TransactWriteError:
             # One exists by now, or another load is creating one (TransactionConflict): each row
             # then takes the single-row conditional write, which decides it.
             return False
+        return True
+
+    def request_file(self, certificate_id: str, now: datetime, asked_before: datetime) -> bool:
+        """Note that a holder asked for the electronic file; False when someone asked after
+        `asked_before` already (then its render is under way)."""
+        try:
+            update_returning_nothing(
+                CertificateModel, certificate_id, actions=[CertificateModel.file_requested_at.set(now)],
+                condition=CertificateModel.certificate_id.exists()
+                & (CertificateModel.file_requested_at.does_not_exist()
+                   | (CertificateModel.file_requested_at < asked_before)))
+        except UpdateError as e:
+            if conditional_failed(e):
+                return False
+            raise
+        return True
+
+    def give_file_code(self, certificate_id: str, code: str) -> str:
+        """The electronic file's code: `code`, unless the certificate has one already."""
+        model = CertificateModel(certificate_id)
+        model.update(actions=[CertificateModel.file_code.set(CertificateModel.file_code | code)],
+                     condition=CertificateModel.certificate_id.exists())
+        assert model.file_code is not None
+        return model.file_code
+
+    def file_rendered(self, cert: Certificate, *, key: str, sha256: str, printed: str) -> bool:
+        """Record the stored file, if the certificate still prints what it was rendered from
+        (each printed value as read) and no file of that is recorded yet."""
+        condition: Any = CertificateModel.file_printed.does_not_exist() | (CertificateModel.file_printed != printed)
+        for name in PRINTED_FIELDS:
+            value = getattr(cert, name)
+            condition &= getattr(CertificateModel, name) == (value.isoformat() if isinstance(value, date) else value)
+        try:
+            update_returning_nothing(CertificateModel, cert.certificate_id, actions=[
+                CertificateModel.file_key.set(key), CertificateModel.file_sha256.set(sha256),
+                CertificateModel.file_printed.set(printed)], condition=condition)
+        except UpdateError as e:
+            if conditional_failed(e):
+                return False
+            raise
         return True
 
     def certificates_to_announce(self) -> Iterator[tuple[str, str]]:
@@ -144,7 +187,7 @@ def _certificate_model(cert: Certificate, now: datetime) -> CertificateModel:
         id_type=cert.id_type, id_number=cert.id_number, holder_key=cert.holder_key,
         issued_on=cert.issued_on.isoformat(), approved_on=cert.approved_on.isoformat(),
         issuer_name=cert.issuer_name, issuer_contact=cert.issuer_contact, status=cert.status.value,
-        file_key=cert.file_key, updated_at=now)
+        updated_at=now)
 
 
 def _digest(model: CertificateModel) -> str:
@@ -169,7 +212,9 @@ def certificate_from(model: CertificateModel) -> Certificate:
         holder_key=model.holder_key, issued_on=date.fromisoformat(model.issued_on),
         approved_on=date.fromisoformat(model.approved_on), issuer_name=model.issuer_name,
         issuer_contact=model.issuer_contact, status=CertificateStatus(model.status),
-        file_key=model.file_key, latest_annotation_id=model.latest_annotation_id,
+        file_code=model.file_code, file_key=model.file_key, file_sha256=model.file_sha256,
+        file_printed=model.file_printed, file_verification_count=int(model.file_verification_count or 0),
+        latest_annotation_id=model.latest_annotation_id,
         quota_slots=tuple(QuotaSlot(slot=i, annotation_id=held.annotation_id,
                                     applied_on=date.fromisoformat(held.applied_on))
                           for i, attribute in enumerate(QUOTA_SLOTS)

@@ -11,12 +11,13 @@ from typing import Any, Protocol
 from chalicelib.content import Notice
 from chalicelib.domain.accounts import User
 from chalicelib.domain.annotations import Annotation
+from chalicelib.domain.certificates import CertificateKind
 from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import ConcurrentUpdate, WrongPassword
 from chalicelib.domain.verification import VerificationRecord
 from chalicelib.services import accounts, certificates, identity
 
-# Checks of one copy listed in an export; the holder's log view shows fewer.
+# Checks of one document listed in an export; the holder's log view shows fewer.
 EXPORT_VERIFICATIONS = 1000
 
 
@@ -25,14 +26,15 @@ class AccountDeleter(Protocol):
     def delete_user(self, user: User) -> None: ...
 
 
-class CopyReader(identity.CopyStore, Protocol):
-    def verifications(self, annotation_id: str, limit: int) -> list[VerificationRecord]: ...
+class CheckReader(Protocol):
+    def verifications(self, log_id: str, limit: int) -> list[VerificationRecord]: ...
 
 
-def export(user: User, *, notice: Notice, certificates_of: identity.CertificateReader, copies: CopyReader,
-           annotation_view: Callable[[Annotation], dict[str, Any] | None]) -> dict[str, Any]:
+def export(user: User, *, notice: Notice, certificates_of: identity.CertificateReader, copies: identity.CopyStore,
+           checks: CheckReader, annotation_view: Callable[[Annotation], dict[str, Any] | None]) -> dict[str, Any]:
     """The account as GET /me shows it and, for a proven account, its document's certificates,
-    their copies and every check of them. No password hash; ID numbers masked."""
+    their copies and every check of them and of the electronic files. No password hash; ID
+    numbers masked."""
     data: dict[str, Any] = {"account": accounts.profile(user, notice), "certificates": [], "annotations": [],
                             "verifications": []}
     if not user.proven:
@@ -40,13 +42,17 @@ def export(user: User, *, notice: Notice, certificates_of: identity.CertificateR
     for cert in certificates_of.certificates_of(user.id_hash):
         made = copies.annotations_of(cert.certificate_id)
         data["certificates"].append(certificates.view(cert, annotation_view(made[0]) if made else None))
+        if cert.kind is CertificateKind.E_FILE:
+            data["verifications"] += _checks({"certificate_id": cert.certificate_id}, cert.certificate_id, checks)
         for copy in made:
             data["annotations"].append(annotation_view(copy))
-            data["verifications"] += [
-                {"annotation_id": copy.annotation_id, "at": iso(r.at), "channel": r.channel.value,
-                 "result": r.result.value}
-                for r in copies.verifications(copy.annotation_id, EXPORT_VERIFICATIONS)]
+            data["verifications"] += _checks({"annotation_id": copy.annotation_id}, copy.annotation_id, checks)
     return data
+
+
+def _checks(of: dict[str, str], log_id: str, checks: CheckReader) -> list[dict[str, Any]]:
+    return [{**of, "at": iso(r.at), "channel": r.channel.value, "result": r.result.value}
+            for r in checks.verifications(log_id, EXPORT_VERIFICATIONS)]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from chalicelib.domain.errors import (
     AnnotationNotRequired,
     AnnotationPending,
     AnnotationQuotaExceeded,
-    AnnotationRequired,
     AnnotationWithdrawn,
     CertificateNotValid,
     ConcurrentUpdate,
@@ -155,18 +154,6 @@ def file_link(annotation: Annotation, cert: Certificate, disposition: str, *, fi
     url, expires_at = files.presigned_pdf(
         ready.file_key, disposition=disposition, filename=f"{cert.qualification}-{cert.certificate_no}-加注件.pdf",
         now=now, not_after=ready.valid_until)
-    return {"url": url, "expires_at": iso(expires_at)}
-
-
-def certificate_file_link(cert: Certificate, disposition: str, *, files: Files, now: datetime) -> dict[str, Any]:
-    if cert.kind is CertificateKind.E_CERTIFICATE:
-        raise AnnotationRequired()
-    if not cert.is_valid:
-        raise CertificateNotValid()
-    if cert.file_key is None:
-        raise NotFound("该证书电子文件暂不可用，请联系证书发放机构")
-    url, expires_at = files.presigned_pdf(cert.file_key, disposition=disposition,
-                                          filename=f"{cert.qualification}-{cert.certificate_no}.pdf", now=now)
     return {"url": url, "expires_at": iso(expires_at)}
 
 

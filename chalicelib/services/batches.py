@@ -29,7 +29,6 @@ from chalicelib.domain.batches import (
     is_json_lines,
     split,
 )
-from chalicelib.domain.certificates import Certificate
 from chalicelib.repositories.imports import ImportRepository, Progress
 from chalicelib.services.imports import (
     CertificateWriter,
@@ -119,7 +118,6 @@ class RowLoading:
     phones: PhoneRecords
     id_hash: IdHash
     renderable: Callable[[str], set[str]] | None = None
-    prepare: Callable[[Certificate], Certificate] | None = None
 
 
 def load_chunk(import_id: str, index: int, *, files: BatchFiles, imports: ImportRepository, rows: RowLoading,
@@ -134,7 +132,7 @@ def load_chunk(import_id: str, index: int, *, files: BatchFiles, imports: Import
         data = files.byte_range(progress.key, progress.version, chunk.start, chunk.end)
         report = import_lines(progress.key.rsplit("/", 1)[-1], text_lines(data), store=rows.store,
                               id_hash=rows.id_hash, now=progress.started_at, renderable=rows.renderable,
-                              prepare=rows.prepare, phones=rows.phones, first_loaded=progress.first_loaded_at,
+                              phones=rows.phones, first_loaded=progress.first_loaded_at,
                               version=progress.version, first_line=chunk.first_line,
                               fieldnames=header_fields(progress.header) if progress.header is not None else None)
         files.put_json(part_key(import_id, index), report.as_dict())

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 from chalicelib.content import Notice
 from chalicelib.domain import identity
 from chalicelib.domain.accounts import Caller
+from chalicelib.domain.annotations import format_code
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.errors import IdentityNotVerified, NotFound, NoticeNotAccepted
 
@@ -56,4 +57,5 @@ def view(cert: Certificate, latest_annotation: dict[str, Any] | None) -> dict[st
         "status_label": cert.status.label,
         "kind": cert.kind.value,
         "latest_annotation": latest_annotation,
+        "file_verification_code": format_code(cert.file_code) if cert.file_code else None,
     }

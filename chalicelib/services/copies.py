@@ -1,21 +1,19 @@
-"""The worker side of the PDFs: the annotated copy from the render facts, the certificate
-electronic file of an older certificate, and the font check for imports.
+"""The worker side of the PDFs: the annotated copy from the render facts, the electronic file
+of an older certificate from its facts, both signed, and the font check for imports.
 
 Only the workers import this module (through `deps`), so fpdf2 never loads on the API path.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import fields, replace
-from datetime import UTC, datetime
+from dataclasses import fields
 from typing import Any
 
 from chalicelib import render
-from chalicelib.domain.certificates import Certificate, CertificateKind, certificate_file_key
+from chalicelib.domain.certificates import Certificate
+from chalicelib.services.efiles import FileFacts
 from chalicelib.services.rendering import CopyFacts
 from chalicelib.signing import PdfSigner, Seal
-from chalicelib.storage import FileStore
 
 
 def _content(cert: Certificate) -> dict[str, Any]:
@@ -43,22 +41,23 @@ def signed_copy(facts: CopyFacts, *, signer: PdfSigner) -> bytes:
     return signer.sign(render.render_annotated_copy(copy), signing_time=facts.ready_at, seal=seal)
 
 
-def certificate_file(cert: Certificate, *, generated_at: datetime | None = None) -> bytes:
-    """The electronic file, dated when it is generated (`generated_at`, now by default)."""
-    return render.render_certificate_file(render.CertificateFile(**_content(cert)),
-                                          generated_at=generated_at or datetime.now(UTC))
+def electronic_file(facts: FileFacts) -> render.ElectronicFile:
+    return render.ElectronicFile(**_content(facts.certificate), verification_code=facts.verification_code,
+                                 verify_url=facts.verify_url, generated_at=facts.generated_at)
+
+
+def render_file(facts: FileFacts) -> bytes:
+    """The electronic file, unsigned (the signer's input)."""
+    return render.render_certificate_file(electronic_file(facts))
+
+
+def signed_certificate_file(facts: FileFacts, *, signer: PdfSigner) -> bytes:
+    """The electronic file, dated and certified (PAdES B-LT) when it is generated, with the
+    authority's seal over its sign-off."""
+    efile = electronic_file(facts)
+    seal = Seal(render.seal_pdf(efile.issuer_name), render.file_seal_box(efile))
+    return signer.sign(render.render_certificate_file(efile), signing_time=facts.generated_at, seal=seal)
 
 
 def missing_glyphs(text: str) -> set[str]:
     return render.missing_glyphs(text)
-
-
-def attach_certificate_file(cert: Certificate, *, files: FileStore) -> Certificate:
-    """An older certificate's electronic file is stored before the certificate is written,
-    under a key derived from the certificate, so a repeated import stores the same file."""
-    if cert.kind is not CertificateKind.E_FILE:
-        return cert
-    pdf = certificate_file(cert)
-    key = certificate_file_key(cert.certificate_id)
-    files.put_pdf(key, pdf, hashlib.sha256(pdf).hexdigest())
-    return replace(cert, file_key=key)

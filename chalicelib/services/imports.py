@@ -12,8 +12,15 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from chalicelib.domain import identity
+from chalicelib.domain.annotations import new_verification_code
 from chalicelib.domain.batches import RowStamp, is_json_lines
-from chalicelib.domain.certificates import Certificate, CertificateStatus, certificate_id_for
+from chalicelib.domain.certificates import (
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+    certificate_id_for,
+    kind_for,
+)
 from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.errors import DomainError
 
@@ -147,7 +154,10 @@ def parse_row(row: dict[str, Any], *, id_hash: IdHash, today: date,
         level=values["level"], specialty=values["specialty"], holder_name=values["holder_name"],
         id_type=id_type.value, id_number=id_number, holder_key=id_hash(id_type.value, id_number),
         issued_on=issued_on, approved_on=approved_on, issuer_name=values["issuer_name"],
-        issuer_contact=values["issuer_contact"], status=status))
+        issuer_contact=values["issuer_contact"], status=status,
+        # An electronic file's code, kept by the store if the certificate has one already. The file
+        # itself is rendered when it is first asked for, so a batch renders nothing.
+        file_code=new_verification_code() if kind_for(issued_on) is CertificateKind.E_FILE else None))
 
 
 def _date(text: str, name: str) -> date:
@@ -163,10 +173,9 @@ GROUP = 100
 
 def import_lines(name: str, lines: Iterable[str], *, store: CertificateWriter, id_hash: IdHash,
                  now: datetime, renderable: Callable[[str], set[str]] | None = None,
-                 prepare: Callable[[Certificate], Certificate] | None = None,
                  phones: PhoneRecords | None = None, first_loaded: datetime | None = None,
                  version: str = "", fieldnames: list[str] | None = None, first_line: int = 1) -> ImportReport:
-    """Load every good row; `prepare` may attach a stored file to a certificate first.
+    """Load every good row.
 
     Each row is stamped (RowStamp) with the time this file's content was first loaded
     (`first_loaded`) and its line: of two rows for one certificate or one ID document's phone,
@@ -197,8 +206,6 @@ def import_lines(name: str, lines: Iterable[str], *, store: CertificateWriter, i
             continue
         try:
             parsed = parse_row(row, id_hash=id_hash, today=today, renderable=renderable)
-            if prepare is not None:
-                parsed = Row(prepare(parsed.certificate), parsed.phone)
         except DomainError as e:
             report.rejected.append({"line": line, "certificate_no": certificate_no, "reason": e.message})
             continue

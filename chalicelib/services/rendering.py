@@ -144,26 +144,28 @@ class RenderMessage:
     receive_count: int
 
 
-def process_batch(messages: list[RenderMessage], *, max_receives: int,
-                  render_one: Callable[[str], Outcome], store: RenderStore) -> list[str]:
-    """Render each message's annotation; return the IDs of the messages that failed, so
+def process_batch(messages: list[RenderMessage], *, max_receives: int, render_one: Callable[[str], Outcome],
+                  render_file: Callable[[str], Outcome], store: RenderStore) -> list[str]:
+    """Render each message's annotation copy (`{"annotation_id"}`) or electronic file
+    (`{"certificate_id"}`, services.efiles); return the IDs of the messages that failed, so
     that only they return to the queue (SQS partial batch response)."""
     import json
 
     failed: list[str] = []
     for message in messages:
         try:
-            annotation_id = str(json.loads(message.body)["annotation_id"])
-        except (ValueError, KeyError, TypeError):
+            body = json.loads(message.body)
+            annotation_id = body.get("annotation_id")
+            subject = str(annotation_id or body["certificate_id"])
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.error("dropping malformed render message %s", message.message_id)
             continue
-        observability.correlate(annotation_id)
+        observability.correlate(subject)
         try:
-            render_one(annotation_id)
+            (render_one if annotation_id else render_file)(subject)
         except Exception:
-            log.exception("render of %s failed (receive %s of %s)", annotation_id, message.receive_count,
-                          max_receives)
-            if message.receive_count >= max_receives:
-                give_up(annotation_id, "render failed after retries", store=store)
+            log.exception("render of %s failed (receive %s of %s)", subject, message.receive_count, max_receives)
+            if annotation_id and message.receive_count >= max_receives:
+                give_up(subject, "render failed after retries", store=store)
             failed.append(message.message_id)
     return failed

@@ -1,5 +1,6 @@
-"""Checking a copy: by its code (or QR code), by the file itself, or many codes at once.
-A check that finds a copy goes into its holder's log, once a minute per client and copy
+"""Checking a document the service issued (an annotated copy, or an older certificate's
+electronic file): by its code (or QR code), by the file itself, or many codes at once. A check
+that finds a document goes into its holder's log, once a minute per client and document
 whatever the channel; every miss counts toward the client's limit, a batch's all at once."""
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from chalicelib import observability, pdf_changes
 from chalicelib.content import scenario_named
 from chalicelib.domain import identity
 from chalicelib.domain.annotations import Annotation, normalize_code
-from chalicelib.domain.certificates import Certificate
+from chalicelib.domain.certificates import Certificate, CertificateKind
 from chalicelib.domain.clock import iso
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     DocumentTooLarge,
     InvalidDocument,
     InvalidRequest,
+    NotFound,
     RateLimited,
     UnknownCode,
     UnknownDocument,
@@ -29,13 +31,18 @@ from chalicelib.domain.verification import (
     MISS_LIMIT,
     WINDOW,
     Channel,
+    IssuedDocument,
     VerificationRecord,
     VerificationResult,
+    log_kept_until,
     log_once_key,
     over_limit,
-    verify,
+    verify_document,
     window_at,
 )
+
+# A found document, its certificate as it is now, and what it verifies as.
+Found = tuple[IssuedDocument, Certificate, VerificationResult]
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 MAX_BATCH = 100
@@ -43,18 +50,18 @@ LOG_ITEMS = 50
 
 
 class VerificationStore(Protocol):
-    def by_code(self, code: str) -> Annotation | None: ...
-    def by_file(self, sha256_hex: str) -> Annotation | None: ...
-    def record_verification(self, annotation: Annotation, record: VerificationRecord, once_key: str,
-                            once_until: datetime) -> bool: ...
-    def verifications(self, annotation_id: str, limit: int) -> list[VerificationRecord]: ...
+    def by_code(self, code: str) -> IssuedDocument | None: ...
+    def by_file(self, sha256_hex: str) -> IssuedDocument | None: ...
+    def record_verification(self, document: IssuedDocument, record: VerificationRecord, once_key: str,
+                            once_until: datetime, keep_until: datetime) -> bool: ...
+    def verifications(self, log_id: str, limit: int) -> list[VerificationRecord]: ...
     def misses(self, client_key: str) -> int: ...
     def misses_and_certificate(self, client_key: str,
                                certificate_id: str | None) -> tuple[int, Certificate | None]: ...
     def add_misses(self, client_key: str, count: int, limit: int, expires_at: datetime) -> bool: ...
 
 
-# What was appended to an issued copy (`data`, the copy's length): pdf_changes.changes_after.
+# What was appended to an issued document (`data`, its length as issued): pdf_changes.changes_after.
 Examine = Callable[[bytes, int], pdf_changes.Examination]
 
 
@@ -77,11 +84,11 @@ class Verifier:
         if over_limit(misses):
             raise RateLimited(self.window.retry_after(self.now))
 
-    def _checked(self, annotation: Annotation | None) -> Certificate | None:
-        """The throttle and the found copy's certificate, read together. A client over its
+    def _checked(self, document: IssuedDocument | None) -> Certificate | None:
+        """The throttle and the found document's certificate, read together. A client over its
         limit is refused whatever it found (otherwise the refusal itself tells it apart)."""
         misses, cert = self.store.misses_and_certificate(
-            self.client_key, annotation.certificate_id if annotation else None)
+            self.client_key, document.certificate_id if document else None)
         self._check_throttle(misses)
         return cert
 
@@ -92,34 +99,33 @@ class Verifier:
             raise RateLimited(self.window.retry_after(self.now))
         observability.count("VerificationsUnknown", count)
 
-    def _found(self, annotation: Annotation | None,
-               cert: Certificate | None) -> tuple[Annotation, Certificate, VerificationResult] | None:
-        if annotation is None or cert is None:
+    def _found(self, document: IssuedDocument | None, cert: Certificate | None) -> Found | None:
+        if document is None or cert is None:
             return None
-        result = verify(annotation, cert, self.now)
-        return None if result is None else (annotation, cert, result)
+        result = verify_document(document, cert, self.now)
+        return None if result is None else (document, cert, result)
 
-    def _logged(self, found: tuple[Annotation, Certificate, VerificationResult], channel: Channel) -> dict[str, Any]:
-        annotation, cert, result = found
+    def _logged(self, found: Found, channel: Channel) -> dict[str, Any]:
+        document, cert, result = found
         try:
-            self.store.record_verification(annotation, VerificationRecord(self.now, channel, result),
-                                           log_once_key(annotation.annotation_id, self.client, self.window),
-                                           self.window.end + WINDOW)
+            self.store.record_verification(document, VerificationRecord(self.now, channel, result),
+                                           log_once_key(document.log_id, self.client, self.window),
+                                           self.window.end + WINDOW, log_kept_until(document, self.now))
         except ConcurrentUpdate:
             # The verifier still gets the answer; an operator sees the entries lost this way.
             observability.count("VerificationsUnlogged")
         observability.count(f"Verifications{result.value.title()}")
-        return verification_view(result, annotation, cert)
+        return verification_view(result, document, cert)
 
-    def _outcome(self, annotation: Annotation | None, cert: Certificate | None,
+    def _outcome(self, document: IssuedDocument | None, cert: Certificate | None,
                  channel: Channel) -> dict[str, Any] | None:
-        found = self._found(annotation, cert)
+        found = self._found(document, cert)
         return None if found is None else self._logged(found, channel)
 
     def by_code(self, raw: str) -> dict[str, Any]:
         code = normalize_code(raw)
-        annotation = self.store.by_code(code) if code else None
-        found = self._outcome(annotation, self._checked(annotation), Channel.CODE)
+        document = self.store.by_code(code) if code else None
+        found = self._outcome(document, self._checked(document), Channel.CODE)
         if found is None:
             self._missed()
             raise UnknownCode()
@@ -130,35 +136,35 @@ class Verifier:
             raise DocumentTooLarge(details={"max_bytes": MAX_DOCUMENT_BYTES})
         if not data.lstrip()[:5] == b"%PDF-":
             raise InvalidDocument()
-        annotation = self.store.by_file(hashlib.sha256(data).hexdigest())
+        document = self.store.by_file(hashlib.sha256(data).hexdigest())
         issued_length = None
-        if annotation is None:  # perhaps an issued copy to which revisions were appended
-            annotation, issued_length = self._issued_prefix(data)
-        cert = self._checked(annotation)
+        if document is None:  # perhaps an issued document to which revisions were appended
+            document, issued_length = self._issued_prefix(data)
+        cert = self._checked(document)
         modifications: frozenset[Modification] = frozenset()
-        if annotation is not None and issued_length is not None:
+        if document is not None and issued_length is not None:
             # Only now, for a client within its limit, the bounded parse of what was appended.
             changes = self.examine(data, issued_length).modifications
             if changes is None:
-                annotation = None
+                document = None
             else:
                 modifications = changes
-        found = self._outcome(annotation, cert, Channel.FILE)
+        found = self._outcome(document, cert, Channel.FILE)
         if found is None:
             self._missed()
             raise UnknownDocument()
         return {**found, "modified_after_signing": bool(modifications),
                 "modifications": sorted(m.value for m in modifications)}
 
-    def _issued_prefix(self, data: bytes) -> tuple[Annotation | None, int | None]:
-        """The issued copy that `data` begins with, and its length; a prefix lookup for each
+    def _issued_prefix(self, data: bytes) -> tuple[IssuedDocument | None, int | None]:
+        """The issued document that `data` begins with, and its length; a prefix lookup for each
         place a signed revision may end (`domain/revisions.py`), longest first."""
         lengths = candidate_prefixes(data)
         digests = prefix_digests(data, lengths)
         for length in lengths:
-            annotation = self.store.by_file(digests[length])
-            if annotation is not None:
-                return annotation, length
+            document = self.store.by_file(digests[length])
+            if document is not None:
+                return document, length
         return None, None
 
     def batch(self, codes: list[Any]) -> dict[str, Any]:
@@ -168,9 +174,9 @@ class Verifier:
         # Each code is checked once, however often it is repeated, and each position answered.
         keys = [_batch_key(raw) for raw in codes]
         # One index Query a code (a GSI cannot be batch-read), their certificates in one read.
-        annotations = {key: self.store.by_code(key[0]) if key[0] else None for key in dict.fromkeys(keys)}
-        certs = self.certificates.certificates_by_id(sorted({a.certificate_id for a in annotations.values() if a}))
-        found = {key: self._found(a, certs.get(a.certificate_id) if a else None) for key, a in annotations.items()}
+        documents = {key: self.store.by_code(key[0]) if key[0] else None for key in dict.fromkeys(keys)}
+        certs = self.certificates.certificates_by_id(sorted({d.certificate_id for d in documents.values() if d}))
+        found = {key: self._found(d, certs.get(d.certificate_id) if d else None) for key, d in documents.items()}
         # The misses are counted before anything is logged: a batch that would pass the limit
         # is refused whole, its finds neither logged nor answered.
         if misses := sum(1 for f in found.values() if f is None):
@@ -187,12 +193,11 @@ def _batch_key(raw: str) -> tuple[str | None, str]:
     return (code, "") if code else (None, raw)
 
 
-def verification_view(result: VerificationResult, a: Annotation, cert: Certificate) -> dict[str, Any]:
-    scenario = scenario_named(a.scenario)
+def verification_view(result: VerificationResult, document: IssuedDocument, cert: Certificate) -> dict[str, Any]:
     return {
         "result": result.value,
-        "kind": "annotated_copy",
-        # By code the copy itself is not seen; by file the caller says what was appended.
+        "kind": document.kind.value,
+        # By code the document itself is not seen; by file the caller says what was appended.
         "modified_after_signing": False,
         "modifications": [],
         "certificate": {
@@ -204,17 +209,38 @@ def verification_view(result: VerificationResult, a: Annotation, cert: Certifica
             "issued_on": cert.issued_on.isoformat(),
             "issuer": cert.issuer_name,
         },
-        "annotation": {
-            "annotation_no": a.annotation_no,
-            "scenario": scenario.name if scenario else a.scenario,
-            "valid_from": iso(a.valid_from),
-            "valid_until": iso(a.valid_until),
-        },
+        "annotation": None if document.annotation is None else _annotation_view(document.annotation),
     }
 
 
-def holder_log(annotation: Annotation, *, store: VerificationStore) -> dict[str, Any]:
-    items = store.verifications(annotation.annotation_id, LOG_ITEMS)
-    return {"count": annotation.verification_count,
+def _annotation_view(a: Annotation) -> dict[str, Any]:
+    scenario = scenario_named(a.scenario)
+    return {
+        "annotation_no": a.annotation_no,
+        "scenario": scenario.name if scenario else a.scenario,
+        "valid_from": iso(a.valid_from),
+        "valid_until": iso(a.valid_until),
+    }
+
+
+class LogReader(Protocol):
+    def verifications(self, log_id: str, limit: int) -> list[VerificationRecord]: ...
+
+
+def holder_log(document: IssuedDocument, count: int, *, store: LogReader) -> dict[str, Any]:
+    """A document's checks for its holder: how many in all, the newest LOG_ITEMS of them."""
+    items = store.verifications(document.log_id, LOG_ITEMS)
+    return {"count": count,
             "items": [{"at": iso(r.at), "channel": r.channel.value, "result": r.result.value} for r in items]}
+
+
+def copy_log(annotation: Annotation, *, store: LogReader) -> dict[str, Any]:
+    return holder_log(IssuedDocument.copy(annotation), annotation.verification_count, store=store)
+
+
+def file_log(cert: Certificate, *, store: LogReader) -> dict[str, Any]:
+    """The checks of an older certificate's electronic file (an e-certificate has none)."""
+    if cert.kind is not CertificateKind.E_FILE:
+        raise NotFound("电子证书没有证书电子文件；查验记录见其加注件")
+    return holder_log(IssuedDocument.e_file(cert.certificate_id), cert.file_verification_count, store=store)
 

@@ -4,6 +4,7 @@ and download the copy; the e-file download; the refusals with their codes."""
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 
 import pytest
@@ -89,6 +90,48 @@ def test_the_certificate_electronic_file_is_downloaded_directly(stack, demo: str
     r = requests.post(stack.url(f"/certificates/{cert['certificate_id']}/annotations"), headers=auth(demo),
                       json={"scenario": "self_use"}, timeout=5)
     assert_error(r, 409, "annotation_not_required")
+
+
+def test_the_electronic_file_is_signed_on_first_download_and_verifies_by_code_qr_and_file(stack, demo: str) -> None:
+    """The 证书电子文件 is a document of the service: its code is on the certificate from the
+    load, printed with a QR code on the file, and checks by code, link and file say it is a
+    genuine 证书电子文件 of a valid certificate; each check is in the holder's log."""
+    from pypdf import PdfReader
+
+    from tests.e2e.clients import client
+    from tests.unit.test_file_changes import incremental
+
+    cert = certificates(stack, demo)["HS20191100456"]
+    code = cert["file_verification_code"]
+    assert code and len(code) == 19
+    link = requests.get(stack.url(f"/certificates/{cert['certificate_id']}/file"), headers=auth(demo), timeout=15)
+    assert link.status_code == 200, link.text
+    pdf = requests.get(link.json()["url"], timeout=10).content
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert code in text and "证书电子文件" in text and cert["certificate_no"] in text
+    again = requests.get(stack.url(f"/certificates/{cert['certificate_id']}/file"), headers=auth(demo), timeout=5)
+    assert hashlib.sha256(requests.get(again.json()["url"], timeout=10).content).digest() == \
+        hashlib.sha256(pdf).digest()  # kept, not rendered again
+
+    by_code = client("127.0.0.31").get(stack.url(f"/verify/{code}"), timeout=5).json()
+    assert by_code["result"] == "valid" and by_code["kind"] == "e_file" and by_code["annotation"] is None
+    assert by_code["certificate"]["certificate_no"] == cert["certificate_no"]
+    page = client("127.0.0.32").get(stack.url("/verify"), params={"code": code}, timeout=5)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    by_file = client("127.0.0.33").post(stack.url("/verify/file"), data=pdf,
+                                        headers={"Content-Type": "application/pdf"}, timeout=10).json()
+    assert {**by_file, "modified_after_signing": False} == {**by_code, "modified_after_signing": False}
+    assert by_file["modified_after_signing"] is False
+    resaved = client("127.0.0.34").post(stack.url("/verify/file"), data=incremental(pdf, "annotation"),
+                                        headers={"Content-Type": "application/pdf"}, timeout=10).json()
+    assert resaved["kind"] == "e_file" and resaved["modified_after_signing"] is True
+    log = requests.get(stack.url(f"/certificates/{cert['certificate_id']}/verifications"), headers=auth(demo),
+                       timeout=5).json()
+    assert log["count"] >= 3 and [i["channel"] for i in log["items"][:3]] == ["file", "file", "code"]
+    e_cert = certificates(stack, demo)["CH20231100123"]
+    assert e_cert["file_verification_code"] is None
+    assert_error(requests.get(stack.url(f"/certificates/{e_cert['certificate_id']}/verifications"),
+                              headers=auth(demo), timeout=5), 404, "not_found")
 
 
 def test_refusals_carry_their_codes(stack, demo: str) -> None:

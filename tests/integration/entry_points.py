@@ -42,7 +42,9 @@ ENTRY_POINTS: dict[str, set[str]] = {
     "chalicelib.services.passwords:PasswordReset.forgot": API,
     "chalicelib.services.passwords:PasswordReset.reset": API,
     **{f"chalicelib.services.verifying:Verifier.{name}": API for name in ("by_code", "by_file", "batch")},
-    "chalicelib.services.verifying:holder_log": API,
+    **{f"chalicelib.services.verifying:{name}": API for name in ("holder_log", "copy_log", "file_log")},
+    "chalicelib.services.efiles:file_link": API,
+    "chalicelib.services.efiles:render_file": {"RenderWorker"},
     "chalicelib.services.rendering:render_annotation": {"RenderWorker"},
     "chalicelib.services.rendering:process_batch": {"RenderWorker"},
     "chalicelib.services.sweeping:sweep": {"Sweeper"},
@@ -78,6 +80,7 @@ DIRECT: dict[str, set[str]] = {
     "chalicelib.repositories.limits:LimitRepository.code": API,
     "chalicelib.repositories.annotations:AnnotationRepository.give_back": API,
     "chalicelib.repositories.certificates:CertificateRepository.load_certificates": {"ImportWorker"},
+    "chalicelib.services.imports:import_lines": {"ImportWorker"},
     # No function's code: the tests' own uploads of batch files and reads of what was stored
     # (a function reaches these only through a service, which is then the outermost frame).
     "chalicelib.storage:FileStore.put": set(),

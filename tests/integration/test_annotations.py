@@ -30,7 +30,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.models import IdDocumentModel
 from chalicelib.queue import SendFailed
-from chalicelib.services import annotating, rendering
+from chalicelib.services import annotating, efiles, rendering
 from chalicelib.services.rendering import CopyFacts, Outcome, RenderMessage
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -53,12 +53,16 @@ class RecordingQueue:
 
     def __init__(self, fail: bool = False) -> None:
         self.sent: list[str] = []
+        self.files: list[str] = []
         self.fail = fail
 
     def send(self, annotation_id: str) -> None:
         if self.fail:
             raise SendFailed(annotation_id)
         self.sent.append(annotation_id)
+
+    def send_file(self, certificate_id: str) -> None:
+        self.files.append(certificate_id)
 
 
 def fake_pdf(facts: CopyFacts) -> bytes:
@@ -278,7 +282,7 @@ def test_a_poison_message_fails_the_annotation_after_the_last_receive_and_frees_
     message = json.dumps({"annotation_id": poisoned.annotation_id})
     for receive in range(1, 6):
         failed = rendering.process_batch([RenderMessage("m1", message, receive)], max_receives=5,
-                                         render_one=explode, store=repo.annotations)
+                                         render_one=explode, render_file=explode, store=repo.annotations)
         assert failed == ["m1"]
         expected = AnnotationStatus.FAILED if receive == 5 else AnnotationStatus.PENDING
         assert repo.annotations.annotation(poisoned.annotation_id).stored_status is expected
@@ -294,12 +298,24 @@ def test_a_batch_reports_only_its_failed_messages(repo) -> None:
             raise RuntimeError("boom")
         return render(annotation_id)
 
+    files: list[str] = []
+
+    def render_file(certificate_id: str) -> Outcome:
+        files.append(certificate_id)
+        if certificate_id == "c-bad":
+            raise RuntimeError("TSA down")
+        return Outcome.READY
+
     failed = rendering.process_batch(
         [RenderMessage("ok", json.dumps({"annotation_id": good.annotation_id}), 1),
          RenderMessage("ko", json.dumps({"annotation_id": bad.annotation_id}), 1),
-         RenderMessage("junk", "not json", 1)],
-        max_receives=5, render_one=render_one, store=repo.annotations)
-    assert failed == ["ko"]
+         RenderMessage("file", json.dumps({"certificate_id": "c-good"}), 1),
+         RenderMessage("file-ko", json.dumps({"certificate_id": "c-bad"}), 5),  # its last receive
+         RenderMessage("junk", "not json", 1), RenderMessage("list", "[1]", 1)],
+        max_receives=5, render_one=render_one, render_file=render_file, store=repo.annotations)
+    assert failed == ["ko", "file-ko"]
+    assert files == ["c-good", "c-bad"]
+    assert repo.annotations.annotation(good.annotation_id).stored_status is AnnotationStatus.READY
 
 
 def test_when_the_job_cannot_be_queued_the_application_is_undone(repo) -> None:
@@ -339,7 +355,8 @@ def test_links_live_at_most_five_minutes_and_never_past_valid_until(repo) -> Non
 
 def test_an_e_certificate_is_never_served_directly(repo) -> None:
     with pytest.raises(AnnotationRequired):
-        annotating.certificate_file_link(a_certificate(repo), "inline", files=deps.files(), now=NOW)
+        efiles.file_link(a_certificate(repo), "inline", store=repo, queue=RecordingQueue(), files=deps.files(),
+                         waiting=efiles.Waiting(0), now=NOW)
 
 
 def test_another_holders_annotation_is_not_found(repo) -> None:

@@ -473,11 +473,13 @@ def test_the_export_holds_the_account_and_for_a_proven_one_its_certificates_copi
         return {"annotation_id": a.annotation_id}
 
     before = account_data.export(user, notice=notice, certificates_of=repo, copies=repo.annotations,
+                                 checks=repo.verifications,
                                  annotation_view=view)
     assert before["certificates"] == [] and before["account"]["identity_verified"] is False
     identity(repo, outbox).prove_by_certificate(user, cert.certificate_no, "王芳", now=NOW)
     copy = apply(repo, repo.certificate(cert.certificate_id), account_id=user.user_id)
     after = account_data.export(fresh(repo, user), notice=notice, certificates_of=repo, copies=repo.annotations,
+                                 checks=repo.verifications,
                                 annotation_view=view)
     assert [c["certificate_no"] for c in after["certificates"]] == [cert.certificate_no]
     assert after["annotations"] == [{"annotation_id": copy.annotation_id}]

@@ -23,7 +23,7 @@ def ready_copy(repo, validity_days: int = 30):  # type: ignore[no-untyped-def]
 
 
 def verifier(repo, now=NOW, client: str = "203.0.113.7") -> verifying.Verifier:  # type: ignore[no-untyped-def]
-    return verifying.Verifier(repo.annotations, repo, client, now)
+    return verifying.Verifier(repo.verifications, repo, client, now)
 
 
 def test_a_ready_copy_verifies_as_valid_with_a_masked_id_number(repo) -> None:
@@ -85,7 +85,7 @@ def test_every_check_lands_in_the_holders_log_without_verifier_data(repo) -> Non
     verifier(repo).by_code(ready.verification_code)
     verifier(repo, NOW + timedelta(minutes=1)).by_file(deps.files().get(ready.file_key))
     verifier(repo, NOW + timedelta(minutes=2)).batch([ready.verification_code])
-    log = verifying.holder_log(repo.annotations.annotation(ready.annotation_id), store=repo.annotations)
+    log = verifying.copy_log(repo.annotations.annotation(ready.annotation_id), store=repo.verifications)
     assert log["count"] == 3
     assert [i["channel"] for i in log["items"]] == ["batch", "file", "code"]
     assert all(set(i) == {"at", "channel", "result"} for i in log["items"])

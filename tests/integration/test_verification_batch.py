@@ -13,7 +13,7 @@ import pytest
 from chalicelib import deps
 from chalicelib.domain.annotations import Annotation
 from chalicelib.domain.errors import RateLimited, UnknownCode
-from chalicelib.domain.verification import MISS_LIMIT
+from chalicelib.domain.verification import MISS_LIMIT, IssuedDocument
 from chalicelib.services import verifying
 from tests.integration.test_annotations import NOW
 from tests.integration.test_verification import ready_copy, verifier
@@ -26,7 +26,7 @@ class CountingStore:
         self._store = store
         self.lookups: list[str] = []
 
-    def by_code(self, code: str) -> Annotation | None:
+    def by_code(self, code: str) -> IssuedDocument | None:
         self.lookups.append(code)
         return self._store.by_code(code)  # type: ignore[no-any-return]
 
@@ -35,7 +35,7 @@ class CountingStore:
 
 
 def log_of(repo: Any, annotation: Annotation) -> dict[str, Any]:
-    return verifying.holder_log(repo.annotations.annotation(annotation.annotation_id), store=repo.annotations)
+    return verifying.copy_log(repo.annotations.annotation(annotation.annotation_id), store=repo.verifications)
 
 
 def distinct_unknown(count: int, start: int = 0) -> list[str]:
@@ -47,7 +47,7 @@ def distinct_unknown(count: int, start: int = 0) -> list[str]:
 
 def test_a_repeated_code_is_looked_up_once_and_every_position_gets_the_same_answer(repo) -> None:
     _, ready = ready_copy(repo)
-    store = CountingStore(repo.annotations)
+    store = CountingStore(repo.verifications)
     code = ready.verification_code
     spelled = [code, code.lower(), "-".join(code[i:i + 4] for i in range(0, 16, 4))]
     answer = verifying.Verifier(store, repo, "203.0.113.40", NOW).batch(spelled * 32 + ["NOPE", "NOPE"])

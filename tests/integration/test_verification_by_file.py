@@ -53,7 +53,7 @@ def test_a_copy_re_saved_with_an_annotation_or_a_page_is_that_copy_modified(repo
 def verifying_log(repo, ready):  # type: ignore[no-untyped-def]
     from chalicelib.services import verifying
 
-    return verifying.holder_log(repo.annotations.annotation(ready.annotation_id), store=repo.annotations)["items"]
+    return verifying.copy_log(repo.annotations.annotation(ready.annotation_id), store=repo.verifications)["items"]
 
 
 def test_a_modified_copy_of_a_revoked_certificate_answers_revoked_and_modified(repo) -> None:

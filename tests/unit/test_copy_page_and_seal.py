@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from chalicelib import render
 from chalicelib.domain.errors import RenderError
-from chalicelib.render import annotated_copy, certificate_file
+from chalicelib.render import annotated_copy, certificate_file, check_block, page
 from chalicelib.render.page import PAGE_H, PAGE_W, PT, width
 from tests.unit.test_render import COPY, FILE, GENERATED, READY, copy_pdf, embedded_font, file_pdf, text_of
 
@@ -122,8 +122,8 @@ def test_the_footer_says_the_code_is_in_the_annotation_block_where_it_is(copy_pd
     text = text_of(copy_pdf)
     assert "右侧" not in text
     assert "扫描加注信息栏中的二维码" in text
-    block = (annotated_copy.LEFT - 4, annotated_copy.BLOCK_TOP, annotated_copy.RIGHT + 4,
-             annotated_copy.BLOCK_TOP + annotated_copy.BLOCK_HEIGHT)
+    block = (page.LEFT - 4, annotated_copy.BLOCK_TOP, page.RIGHT + 4,
+             annotated_copy.BLOCK_TOP + check_block.height(5))
     qx1, qy1, qx2, qy2 = annotated_copy.QR_BOX
     assert block[0] <= qx1 < qx2 <= block[2] and block[1] <= qy1 < qy2 <= block[3]
 
@@ -133,10 +133,10 @@ def test_the_e_file_is_dated_when_it_is_generated_not_back_dated(file_pdf: bytes
     assert reader.metadata is not None and reader.metadata.creation_date is not None
     assert reader.metadata.creation_date.timestamp() == GENERATED.timestamp()
     text = text_of(file_pdf)
-    assert "文件生成时间：2026-12-01 10:03:04" in text
+    assert "2026-12-01 10:03:04（北京时间）" in text
     assert "2019年12月20日" in text  # the certificate's own issue date, as its content
-    later = render.render_certificate_file(FILE, generated_at=READY)
-    assert "文件生成时间：2026-11-23 14:05:09" in text_of(later)
+    later = render.render_certificate_file(replace(FILE, generated_at=READY))
+    assert "2026-11-23 14:05:09（北京时间）" in text_of(later)
 
 
 # -- the seal ------------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ def documents() -> list[tuple[str, bytes, tuple[float, float, float, float], int
         copy = replace(COPY, issuer_name=issuer)
         made.append((f"copy {issuer}", render.render_annotated_copy(copy), render.copy_seal_box(copy), 0))
         cert = replace(FILE, issuer_name=issuer)
-        made.append((f"file {issuer}", render.render_certificate_file(cert, generated_at=GENERATED),
+        made.append((f"file {issuer}", render.render_certificate_file(cert),
                      render.file_seal_box(cert), 0))
     return made
 

@@ -24,7 +24,7 @@ from pypdf import PdfReader
 
 from chalicelib import render
 from chalicelib.domain.errors import RenderError
-from chalicelib.render import AnnotatedCopy, CertificateFile, annotated_copy, fonts, missing_glyphs
+from chalicelib.render import AnnotatedCopy, ElectronicFile, annotated_copy, fonts, missing_glyphs
 from chalicelib.render.page import Page
 
 READY = datetime(2026, 11, 23, 6, 5, 9, tzinfo=UTC)  # 14:05:09 in Beijing
@@ -50,7 +50,7 @@ COPY = AnnotatedCopy(
     verify_url="https://zscx.example.cn/verify?code=K7QM4XPR9TDA2WHC",
 )
 
-FILE = CertificateFile(
+FILE = ElectronicFile(
     qualification="注册护士",
     level="",
     specialty="护理",
@@ -60,6 +60,9 @@ FILE = CertificateFile(
     issuer_name="广东省卫生健康委员会",
     issued_on=date(2019, 12, 20),
     approved_on=date(2019, 11, 30),
+    verification_code="F3WX-8KQA-ZP2M-7RTN",
+    verify_url="https://zscx.example.cn/verify?code=F3WX8KQAZP2M7RTN",
+    generated_at=GENERATED,
 )
 
 
@@ -70,7 +73,7 @@ def copy_pdf() -> bytes:
 
 @pytest.fixture(scope="module")
 def file_pdf() -> bytes:
-    return render.render_certificate_file(FILE, generated_at=GENERATED)
+    return render.render_certificate_file(FILE)
 
 
 def text_of(pdf: bytes) -> str:
@@ -140,7 +143,7 @@ def test_the_certificate_file_shows_the_certificate_without_annotation(file_pdf:
     assert len(reader.pages) == 1
     text = reader.pages[0].extract_text()
     for shown in ("李晓娟", "44030619850612008X", "HS-2019-000321", "注册护士", "广东省卫生健康委员会",
-                  "2019年12月20日", "证书电子文件"):
+                  "2019年12月20日", "证书电子文件", "F3WX-8KQA-ZP2M-7RTN", "查验信息"):
         assert shown in text
     assert "加注" not in text
     assert "有效期至" not in text
@@ -173,7 +176,7 @@ def test_missing_glyphs_names_what_the_font_lacks_and_ignores_whitespace() -> No
 def test_a_character_outside_the_font_is_refused_naming_it_not_drawn_as_a_box(name: str) -> None:
     bad = name[-1]
     for attempt in (lambda: render.render_annotated_copy(replace(COPY, holder_name=name)),
-                    lambda: render.render_certificate_file(replace(FILE, holder_name=name), generated_at=GENERATED)):
+                    lambda: render.render_certificate_file(replace(FILE, holder_name=name))):
         with pytest.raises(RenderError) as caught:
             attempt()
         assert bad in caught.value.message
@@ -236,7 +239,7 @@ def test_the_shipped_font_is_truetype_without_composite_glyphs_and_its_licence_i
 def test_the_same_data_renders_to_the_same_bytes_and_other_data_to_other_bytes(copy_pdf: bytes,
                                                                                file_pdf: bytes) -> None:
     assert render.render_annotated_copy(COPY) == copy_pdf
-    assert render.render_certificate_file(FILE, generated_at=GENERATED) == file_pdf
+    assert render.render_certificate_file(FILE) == file_pdf
     assert render.render_annotated_copy(replace(COPY, holder_name="欧阳〇娴")) != copy_pdf
 
 

@@ -37,8 +37,11 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "CodesTable": {GET, PUT, UPDATE, DELETE},
         "RateLimitsTable": {GET, BATCH_GET, PUT, UPDATE, DELETE},
         "RevokedTokensTable": {PUT},
-        "CertificatesTable": {GET, BATCH_GET, UPDATE},  # UpdateItem: the quota slots only
+        # UpdateItem: the quota slots, an electronic file asked for, its checks counted
+        "CertificatesTable": {GET, BATCH_GET, UPDATE},
         "CertificatesTable/index/by_holder": {QUERY},
+        "CertificatesTable/index/by_file_code": {QUERY},
+        "CertificatesTable/index/by_file_hash": {QUERY},
         "AnnotationsTable": {GET, BATCH_GET, PUT, UPDATE},
         "AnnotationsTable/index/by_certificate": {QUERY},
         "AnnotationsTable/index/by_code": {QUERY},
@@ -62,6 +65,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "CertificatesTable": {GET, UPDATE},
         # GetObject for HeadObject: a redelivery reuses the file an earlier attempt uploaded.
         "FilesBucket/annotations/*": {PUT_OBJECT, GET_OBJECT},
+        "FilesBucket/certificates/*": {PUT_OBJECT, GET_OBJECT},  # the electronic files, on first download
         "SigningMaterial": {READ_SECRET},
     },
     "Notifier": {
@@ -103,7 +107,6 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "CertificatesTable": {BATCH_GET, PUT, UPDATE},
         "UserKeysTable:key=phone#*": {UPDATE},  # the phones on record, and nothing else
         "ImportsTable": {GET, UPDATE},
-        "FilesBucket/certificates/*": {PUT_OBJECT},
         "FilesBucket/import-chunks/*": {GET_OBJECT, PUT_OBJECT},
         "FilesBucket/import-reports/*": {PUT_OBJECT},
         "IdHashKey": {READ_SECRET},

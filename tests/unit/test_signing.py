@@ -1,4 +1,4 @@
-"""signing.py and infra/pki.py: PAdES signatures that pyHanko and poppler's pdfsig accept,
+"""chalicelib/signing/ and infra/pki.py: PAdES signatures that pyHanko and poppler's pdfsig accept,
 that one changed byte breaks, and that come out the same for the same input and time."""
 
 from __future__ import annotations
