@@ -26,12 +26,12 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
     this.details = details || {};
-    this.retryAfter = retryAfter; // seconds to wait before trying again (a 429), else null
+    this.retryAfter = retryAfter; // seconds to wait before trying again (a 429 or a 503), else null
     this.handled = false; // set when a page-wide handler already dealt with it
   }
 }
 
-// A 429 says how long to wait in its details and in Retry-After (seconds); the details win.
+// A 429 or a 503 says how long to wait in its details and in Retry-After (seconds); the details win.
 function retryAfterSeconds(details, header) {
   const fromDetails = details && details.retry_after_seconds;
   const seconds = Number.isFinite(fromDetails) ? fromDetails : Number.parseInt(header || "", 10);
@@ -67,7 +67,8 @@ export async function api(method, path, { json, raw, contentType, auth = true } 
   try { data = await response.json(); } catch { data = null; }
   if (response.ok) return data;
   const details = data && data.error ? data.error.details : null;
-  const retryAfter = response.status === 429 ? retryAfterSeconds(details, response.headers.get("Retry-After")) : null;
+  const retryAfter = response.status === 429 || response.status === 503
+    ? retryAfterSeconds(details, response.headers.get("Retry-After")) : null;
   const error = data && data.error
     ? new ApiError(response.status, data.error.code, data.error.message, details, retryAfter)
     : new ApiError(response.status, "http_error", "服务暂时不可用，请稍后再试", null, retryAfter);

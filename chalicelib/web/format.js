@@ -7,8 +7,10 @@ export const KIND_LABELS = { e_certificate: "电子证书", e_file: "证书电�
 export const CERT_TONE = { valid: "ok", cancelled: "muted", revoked: "bad" };
 export const ANNOTATION_TONE = { pending: "busy", ready: "ok", expired: "muted", withdrawn: "muted", failed: "bad" };
 
-export const RESULT_LABELS = { valid: "有效", expired: "已过期", withdrawn: "已撤回", revoked: "已撤销" };
-export const RESULT_TONE = { valid: "ok", expired: "muted", withdrawn: "muted", revoked: "bad" };
+export const RESULT_LABELS = { valid: "有效", expired: "已过期", withdrawn: "已撤回", revoked: "已撤销", cancelled: "已注销" };
+export const RESULT_TONE = { valid: "ok", expired: "muted", withdrawn: "muted", revoked: "bad", cancelled: "muted" };
+// What a verification answer found: `kind` of API.md's Verification.
+export const DOCUMENT_LABELS = { annotated_copy: "电子证书加注件", e_file: "证书电子文件" };
 export const CHANNEL_LABELS = { code: "验证码", file: "文件", batch: "批量" };
 
 const beijing = new Intl.DateTimeFormat("zh-CN", {

@@ -1,18 +1,17 @@
 // The holder's page: login and registration, the service notice, the certificate list, and
-// for an e-certificate the annotation (加注) and download view; the identity proof, the
-// password reset and the account page are screens of their own (identity.js, password.js,
-// account.js). Views are addressed by the URL's hash (#/certificates/…), so a reload or the
-// back button keeps the place.
+// for an e-certificate the annotation (加注) and download view, for a 证书电子文件 its file and
+// its checks; the identity proof, the password reset and the account page are screens of their
+// own (identity.js, password.js, account.js). Views are addressed by the URL's hash
+// (#/certificates/…), so a reload or the back button keeps the place.
 
 import { showAccountPage } from "./account.js";
 import { api, ApiError, onIdentityNotVerified, onNoticeNotAccepted, onUnauthorized, session } from "./api.js";
 import { announce, badge, busy, cloneTemplate, facts, h, replace, showMessage, uid } from "./dom.js";
-import { ANNOTATION_TONE, CERT_TONE, CHANNEL_LABELS, KIND_LABELS, RESULT_LABELS, date, dateTime, text, validity }
-  from "./format.js";
+import { ANNOTATION_TONE, CERT_TONE, KIND_LABELS, date, dateTime, text, validity } from "./format.js";
 import { showIdentity } from "./identity.js";
 import { showForgotPassword } from "./password.js";
-import { clearFormErrors, current, formFields, go, later, leave, loadMe, loadView, mount, nextStep, setHash, showAccount,
-  showError, showFormError, startRouter, state, stopTimers } from "./view.js";
+import { clearFormErrors, current, formFields, go, later, leave, loadMe, loadView, mount, nextStep, openFile, setHash,
+  showAccount, showError, showFormError, startRouter, state, stopTimers, verificationLog } from "./view.js";
 
 const view = document.getElementById("view");
 
@@ -235,31 +234,25 @@ async function loadScenarios() {
   return state.scenarios;
 }
 
-// Opens a presigned link: inline in a new tab (the browser's PDF viewer), or as a download.
-async function openFile(path, disposition, button, errorEl) {
-  showMessage(errorEl, "");
-  await busy(button, async () => {
-    let link;
-    try {
-      link = await api("GET", `${path}?disposition=${disposition}`);
-    } catch (error) {
-      showError(errorEl, error);
-      return;
-    }
-    if (disposition === "attachment") {
-      window.location.assign(link.url); // Content-Disposition: attachment - the page stays
-      return;
-    }
-    const opened = window.open(link.url, "_blank");
-    if (opened) {
-      try { opened.opener = null; } catch { /* already cross-origin */ }
-    } else {
-      // A blocked pop-up: offer the link itself, which a click always opens.
-      replace(errorEl, "浏览器阻止了新窗口，请点击 ",
-        h("a", { href: link.url, target: "_blank", rel: "noopener noreferrer" }, "打开文件"), "（5 分钟内有效）。");
-      errorEl.hidden = false;
-    }
-  });
+// A 证书电子文件 (DOMAIN rule 4): its verification code, 查看文件 / 下载文件 for a valid
+// certificate, and its checks; the pieces a card or the certificate's view places.
+function eFile(cert, errorEl, { logOpen = false } = {}) {
+  const path = `/certificates/${cert.certificate_id}/file`;
+  const status = h("p", { class: "file-status", role: "status", "aria-live": "polite" });
+  const buttons = cert.status !== "valid" ? []
+    : [["查看文件", "inline", "btn-primary"], ["下载文件", "attachment", "btn-secondary"]].map(([label, how, style]) => {
+      const button = h("button", { type: "button", class: `btn ${style}` }, label);
+      button.addEventListener("click", () => openFile(path, how, button, errorEl, status));
+      return button;
+    });
+  const code = cert.file_verification_code;
+  return {
+    code: code ? ["验证码", h("span", { class: "verification-code" }, code)] : null,
+    buttons,
+    status,
+    log: code ? verificationLog(`/certificates/${cert.certificate_id}/verifications`,
+      { open: logOpen, what: "证书电子文件" }) : null,
+  };
 }
 
 // ---------------------------------------------------------------- certificate list
@@ -311,15 +304,11 @@ function certificateCard(cert) {
   });
   const actions = [infoButton];
   const valid = cert.status === "valid";
+  const file = cert.kind === "e_file" ? eFile(cert, errorEl) : null;
   if (valid && cert.kind === "e_certificate") {
     actions.push(h("a", { class: "btn btn-primary", href: `#/certificates/${cert.certificate_id}` }, "下载"));
-  } else if (valid && cert.kind === "e_file") {
-    const path = `/certificates/${cert.certificate_id}/file`;
-    const viewButton = h("button", { type: "button", class: "btn btn-primary" }, "查看文件");
-    const saveButton = h("button", { type: "button", class: "btn btn-secondary" }, "下载文件");
-    viewButton.addEventListener("click", () => openFile(path, "inline", viewButton, errorEl));
-    saveButton.addEventListener("click", () => openFile(path, "attachment", saveButton, errorEl));
-    actions.push(viewButton, saveButton);
+  } else if (file) {
+    actions.push(...file.buttons);
   }
   const titleId = uid("cert-title");
   return h("article", { class: `card cert-card cert-${cert.status}`, "aria-labelledby": titleId,
@@ -329,12 +318,15 @@ function certificateCard(cert) {
     h("div", { class: "badges" },
       badge(cert.status_label, CERT_TONE[cert.status] || "muted"),
       h("span", { class: "tag" }, KIND_LABELS[cert.kind] || cert.kind))),
-  facts([["证书编号", cert.certificate_no], ["签发日期", date(cert.issued_on)], ["发证机构", text(cert.issuer && cert.issuer.name)]]),
+  facts([["证书编号", cert.certificate_no], ["签发日期", date(cert.issued_on)], ["发证机构", text(cert.issuer && cert.issuer.name)],
+    file && file.code]),
   latestSummary(cert),
   valid ? null : h("p", { class: "summary" }, `该证书${cert.status_label}，不能加注、查看或下载。`),
   h("div", { class: "actions" }, actions),
+  file && file.status,
   errorEl,
-  info);
+  info,
+  file && file.log);
 }
 
 // ---------------------------------------------------------------- one certificate: annotation and download
@@ -380,23 +372,23 @@ class CertificatePage {
     const cert = this.cert;
     const infoSection = h("section", { class: "card", "aria-labelledby": "info-title" },
       h("h2", { id: "info-title" }, "证书信息"),
-      h("p", { class: "hint" }, "申请加注前，请先核对以下证书信息。"),
+      h("p", { class: "hint" }, cert.kind === "e_file" ? "请核对以下证书信息。" : "申请加注前，请先核对以下证书信息。"),
       certificateFacts(cert),
       issuerNote(cert));
 
     let annotationSection;
     if (cert.kind === "e_file") {
       const errorEl = h("p", { class: "form-message", role: "alert", hidden: true });
-      const path = `/certificates/${cert.certificate_id}/file`;
-      const viewButton = h("button", { type: "button", class: "btn btn-primary" }, "查看文件");
-      const saveButton = h("button", { type: "button", class: "btn btn-secondary" }, "下载文件");
-      viewButton.addEventListener("click", () => openFile(path, "inline", viewButton, errorEl));
-      saveButton.addEventListener("click", () => openFile(path, "attachment", saveButton, errorEl));
+      const file = eFile(cert, errorEl, { logOpen: true });
       annotationSection = h("section", { class: "card", "aria-labelledby": "file-title" },
         h("h2", { id: "file-title" }, "证书电子文件"),
-        h("p", null, "证书电子文件无需加注，可直接查看或下载。"),
-        cert.status === "valid" ? h("div", { class: "actions" }, viewButton, saveButton) : null,
-        errorEl);
+        h("p", null, cert.status === "valid" ? "证书电子文件无需加注，可直接查看或下载；查验方可凭验证码、二维码或文件查验。"
+          : `该证书${cert.status_label}，不能查看或下载。`),
+        facts([file.code]),
+        file.buttons.length ? h("div", { class: "actions" }, file.buttons) : null,
+        file.status,
+        errorEl,
+        file.log);
     } else {
       annotationSection = h("section", { class: "card", "aria-labelledby": "annotate-title" },
         h("h2", { id: "annotate-title" }, "证书加注"),
@@ -585,7 +577,10 @@ class CertificatePage {
       parts.push(h("p", { class: "summary" }, "加注件生成失败，此次申请不计入加注次数，请重新申请加注。"));
     }
     parts.push(errorEl);
-    if (a.verification_code) parts.push(this.verificationLog(a));
+    if (a.verification_code) {
+      parts.push(verificationLog(`/annotations/${a.annotation_id}/verifications`,
+        { open: a.status === "ready", what: "加注件" }));
+    }
     return replace(item, parts);
   }
 
@@ -638,45 +633,6 @@ class CertificatePage {
       await this.refresh(a.annotation_id);
     }));
     return h("div", null, h("div", { class: "actions" }, viewButton, saveButton, withdrawButton), confirmBox);
-  }
-
-  verificationLog(a) {
-    const body = h("div", { class: "log-body" }, h("p", { class: "loading" }, "正在加载…"));
-    const summary = h("summary", null, "查验记录");
-    const details = h("details", { class: "verification-log" }, summary, body);
-    let loaded = false;
-    const load = async () => {
-      if (loaded) return;
-      loaded = true;
-      let log;
-      try {
-        log = await api("GET", `/annotations/${a.annotation_id}/verifications`);
-      } catch (error) {
-        loaded = false;
-        const errorEl = h("p", { class: "form-message", role: "alert" });
-        replace(body, errorEl);
-        showError(errorEl, error);
-        return;
-      }
-      summary.textContent = `查验记录（共 ${log.count} 次）`;
-      if (!log.items.length) {
-        replace(body, h("p", null, "尚无人查验此加注件。"));
-        return;
-      }
-      replace(body, h("table", { class: "log-table" },
-        h("caption", { class: "visually-hidden" }, "查验记录，最新的在前"),
-        h("thead", null, h("tr", null, h("th", { scope: "col" }, "查验时间"), h("th", { scope: "col" }, "查验方式"),
-          h("th", { scope: "col" }, "查验结果"))),
-        h("tbody", null, log.items.map((item) => h("tr", null,
-          h("td", null, dateTime(item.at)),
-          h("td", null, CHANNEL_LABELS[item.channel] || item.channel),
-          h("td", null, RESULT_LABELS[item.result] || item.result))))));
-    };
-    details.addEventListener("toggle", () => { if (details.open) load(); });
-    if (a.status === "ready") {
-      details.open = true; // fires toggle, which loads it
-    }
-    return details;
   }
 
   // ---- waiting for 证书生成中… to end, without a reload

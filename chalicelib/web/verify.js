@@ -1,11 +1,12 @@
-// The verifier's page: check a copy by its code (the QR code opens /verify?code=… and the
-// check runs at once; a picture of the QR code is read here), by uploading the PDF itself, or
-// many at once: pasted codes in one batch, dropped files one request each, all in one table
-// that downloads as CSV. Anonymous; the answer is live.
+// The verifier's page: check a document the service issued - an annotated copy (加注件) or a
+// 证书电子文件 - by its code (the QR code opens /verify?code=… and the check runs at once; a
+// picture of the QR code is read here), by uploading the PDF itself, or many at once: pasted
+// codes in one batch, dropped files one request each, all in one table that downloads as CSV.
+// Anonymous; the answer is live.
 
 import { api, ApiError } from "./api.js";
 import { announce, badge, busy, h, replace, showMessage } from "./dom.js";
-import { RESULT_LABELS, RESULT_TONE, date, dateTime, text, validity, waitText } from "./format.js";
+import { DOCUMENT_LABELS, RESULT_LABELS, RESULT_TONE, date, dateTime, text, validity, waitText } from "./format.js";
 
 const codeForm = document.getElementById("code-form");
 const codeInput = document.getElementById("code");
@@ -33,29 +34,52 @@ const MAX_BATCH = 100;
 // A photo is scaled down to this many pixels on its longer side before it is searched.
 const MAX_PICTURE_SIDE = 1600;
 const UNKNOWN_LABEL = "未找到";
+const TOO_LARGE = "文件过大：不超过 5 MB";
 
+// By the kind of document found (API.md: Verification.kind); an e-file's result is its certificate's state.
 const EXPLANATIONS = {
-  valid: "该加注件真实有效，且在加注有效期内。",
-  expired: "该加注件已超过加注有效期，不能作为有效证书使用。请持证人重新申请加注。",
-  withdrawn: "持证人已撤回该加注件，不能作为有效证书使用。",
-  revoked: "该证书已被发证机构撤销，其加注件不能作为有效证书使用。",
+  annotated_copy: {
+    valid: "该加注件真实有效，且在加注有效期内。",
+    expired: "该加注件已超过加注有效期，不能作为有效证书使用。请持证人重新申请加注。",
+    withdrawn: "持证人已撤回该加注件，不能作为有效证书使用。",
+    revoked: "该证书已被发证机构撤销，其加注件不能作为有效证书使用。",
+    cancelled: "该证书已注销，其加注件不能作为有效证书使用。",
+  },
+  e_file: {
+    valid: "该证书电子文件由本系统签发，真实有效；证书当前状态为有效。",
+    revoked: "该证书电子文件由本系统签发，但证书已被发证机构撤销，不能作为有效证书使用。",
+    cancelled: "该证书电子文件由本系统签发，但证书已注销，不能作为有效证书使用。",
+  },
 };
+
+const MODIFICATION_LABELS = { pages: "页面", annotations: "批注", form_data: "表单内容", other: "其他内容" };
 
 function facts(pairs) {
   return h("dl", { class: "facts" },
-    pairs.map(([term, value]) => h("div", { class: "fact" }, h("dt", null, term), h("dd", null, value))));
+    pairs.filter(Boolean).map(([term, value]) => h("div", { class: "fact" }, h("dt", null, term), h("dd", null, value))));
+}
+
+// A file someone appended to after the service signed it: what was signed is genuine, the rest is not ours.
+function modifiedNote(answer) {
+  if (!answer.modified_after_signing) return null;
+  const what = (answer.modifications || []).map((m) => MODIFICATION_LABELS[m] || m).join("、");
+  return h("p", { class: "note" }, `注意：该文件在本系统签名后被他人追加修改${what ? `（${what}）` : ""}。`,
+    "上述结果针对本系统签发的内容，追加的部分不是本系统签发的，请向持证人索取原始文件。");
 }
 
 function showResult(answer, how) {
   const label = RESULT_LABELS[answer.result] || answer.result;
   const tone = RESULT_TONE[answer.result] || "muted";
   const cert = answer.certificate || {};
-  const note = answer.annotation || {};
+  const note = answer.annotation; // null for a 证书电子文件
+  const kind = answer.kind || "annotated_copy";
   replace(resultBody,
     h("div", { class: `verdict verdict-${tone}` },
       h("span", { class: `badge badge-${tone} badge-large` }, label),
-      h("p", null, EXPLANATIONS[answer.result] || "")),
+      h("span", { class: "tag" }, DOCUMENT_LABELS[kind] || kind),
+      h("p", null, (EXPLANATIONS[kind] || {})[answer.result] || "")),
     h("p", { class: "hint" }, `查验方式：${how}`),
+    modifiedNote(answer),
     h("div", { class: "result-grid" },
       h("section", { class: "card", "aria-labelledby": "result-cert-title" },
         h("h3", { id: "result-cert-title" }, "证书信息"),
@@ -67,14 +91,15 @@ function showResult(answer, how) {
           ["证书编号", text(cert.certificate_no)],
           ["签发日期", date(cert.issued_on)],
           ["发证机构", text(cert.issuer)],
+          kind === "e_file" ? ["证书状态", label] : null,
         ])),
-      h("section", { class: "card", "aria-labelledby": "result-annotation-title" },
+      note ? h("section", { class: "card", "aria-labelledby": "result-annotation-title" },
         h("h3", { id: "result-annotation-title" }, "加注信息"),
         facts([
           ["加注编号", text(note.annotation_no)],
           ["使用场景", text(note.scenario)],
           ["有效期", validity(note.valid_from, note.valid_until)],
-        ]))));
+        ])) : null));
   result.hidden = false;
   announce(`查验结果：${label}`);
 }
@@ -84,7 +109,7 @@ function showNotFound(error) {
     h("div", { class: "verdict verdict-bad" },
       h("span", { class: "badge badge-bad badge-large" }, "未找到"),
       h("p", null, error.message)),
-    h("p", { class: "hint" }, "请核对验证码是否输入正确，或确认上传的是持证人提供的原始加注件文件。"));
+    h("p", { class: "hint" }, "请核对验证码是否输入正确，或确认上传的是持证人提供的原始加注件或证书电子文件。"));
   result.hidden = false;
   announce(`查验结果：${error.message}`);
 }
@@ -142,8 +167,8 @@ fileForm.addEventListener("submit", (event) => {
     fileInput.setAttribute("aria-invalid", "true");
     fileInput.focus();
   };
-  if (!file) return refuse("请选择加注件 PDF 文件");
-  if (file.size > MAX_BYTES) return refuse("文件过大：加注件不超过 5 MB");
+  if (!file) return refuse("请选择加注件或证书电子文件 (PDF)");
+  if (file.size > MAX_BYTES) return refuse(TOO_LARGE);
   busy(fileForm.querySelector("button[type=submit]"), async () => {
     hideResult();
     try {
@@ -220,7 +245,7 @@ qrInput.addEventListener("change", async () => {
   }
   const code = found ? codeIn(found.data) : "";
   if (!code) {
-    refuse("未能在图片中识别出加注件的二维码，请换一张更清晰的图片，或直接输入验证码");
+    refuse("未能在图片中识别出加注件或证书电子文件的二维码，请换一张更清晰的图片，或直接输入验证码");
     return;
   }
   codeInput.value = code;
@@ -230,24 +255,31 @@ qrInput.addEventListener("change", async () => {
 
 // ------------------------------------------------------------------ many at once
 
-// The table's rows, kept as data for the CSV: [code or file name, result label, certificate no., name, valid until].
+// The table's rows, kept as data for the CSV: the code or file name, the result label, and
+// `cells`: [kind, certificate no., name, valid until]. "" is nothing found; NOT_APPLICABLE is a
+// 证书电子文件's annotation field (it has none).
 let rows = [];
+const NO_CELLS = ["", "", "", ""];
+const NOT_APPLICABLE = "—";
 
 function resultRow(what, answer) {
-  if (!answer || answer.result === "unknown") return { what, label: UNKNOWN_LABEL, tone: "bad", cells: ["", "", ""] };
+  if (!answer || answer.result === "unknown") return { what, label: UNKNOWN_LABEL, tone: "bad", cells: NO_CELLS };
   const cert = answer.certificate || {};
-  const note = answer.annotation || {};
+  const note = answer.annotation;
+  const kind = answer.kind || "annotated_copy";
+  let until = NOT_APPLICABLE;
+  if (note) until = note.valid_until ? dateTime(note.valid_until) : "";
   return {
     what,
     label: RESULT_LABELS[answer.result] || answer.result,
     tone: RESULT_TONE[answer.result] || "muted",
-    cells: [cert.certificate_no || "", cert.holder_name || "", note.valid_until ? dateTime(note.valid_until) : ""],
+    cells: [DOCUMENT_LABELS[kind] || kind, cert.certificate_no || "", cert.holder_name || "", until],
   };
 }
 
 function errorRow(what, error) {
   if (error instanceof ApiError && error.status === 404) return resultRow(what, null);
-  return { what, label: refusal(error), tone: "bad", cells: ["", "", ""] };
+  return { what, label: refusal(error), tone: "bad", cells: NO_CELLS };
 }
 
 function showRows() {
@@ -301,7 +333,7 @@ async function checkFiles(files) {
   // One request a file, one after another: a throttled verifier stops at the first refusal.
   for (const file of pdfs) {
     if (file.size > MAX_BYTES) {
-      rows.push({ what: file.name, label: "文件过大：加注件不超过 5 MB", tone: "bad", cells: ["", "", ""] });
+      rows.push({ what: file.name, label: TOO_LARGE, tone: "bad", cells: NO_CELLS });
       continue;
     }
     try {
@@ -343,7 +375,7 @@ function csvCell(value) {
 }
 
 function csvOf(tableRows) {
-  const header = ["验证码或文件", "查验结果", "证书编号", "姓名", "加注有效期至"];
+  const header = ["验证码或文件", "查验结果", "文件类型", "证书编号", "姓名", "加注有效期至"];
   const lines = [header, ...tableRows.map((row) => [row.what, row.label, ...row.cells])];
   return `\ufeff${lines.map((line) => line.map(csvCell).join(",")).join("\r\n")}\r\n`;
 }

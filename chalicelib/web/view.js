@@ -1,10 +1,11 @@
 // What the screens of the holder's page share: the view state, mounting a view and moving
-// between views, the header, and showing a form's errors. The screens are holder.js (login,
-// registration, notice, certificates), identity.js, password.js and account.js.
+// between views, the header, showing a form's errors, and what copies and 证书电子文件 share
+// (opening a file, the log of checks). The screens are holder.js (login, registration, notice,
+// certificates), identity.js, password.js and account.js.
 
 import { api, ApiError, session } from "./api.js";
-import { announce, h, showMessage } from "./dom.js";
-import { waitText } from "./format.js";
+import { announce, busy, h, replace, showMessage } from "./dom.js";
+import { CHANNEL_LABELS, RESULT_LABELS, dateTime, waitText } from "./format.js";
 
 export const state = {
   me: null,
@@ -136,7 +137,7 @@ export function errorText(error) {
   const extra = [];
   const left = error.details.attempts_left;
   if (Number.isInteger(left) && left > 0) extra.push(`还可尝试 ${left} 次`);
-  if (error.retryAfter) {
+  if (error.retryAfter && error.status === 429) {
     extra.push(error.code === "account_locked" ? `剩余锁定时间 ${waitText(error.retryAfter)}`
       : `请 ${waitText(error.retryAfter)}后再试`);
   }
@@ -224,4 +225,98 @@ export function countdown(button, label, seconds) {
 
 export function waiting(button) {
   return button.getAttribute("aria-disabled") === "true";
+}
+
+// ---------------------------------------------------------------- files and their checks
+
+// A 证书电子文件 is rendered and signed on its first download: while it is not ready the API
+// answers 503 file_not_ready with the seconds to wait. Asked this many times in all.
+const FILE_TRIES = 5;
+const MAX_FILE_WAIT_SECONDS = 10;
+
+function pause(ms) {
+  return new Promise((resolve) => later(resolve, ms)); // never resolves once the view is left
+}
+
+async function fileLink(url, statusEl) {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await api("GET", url);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === "file_not_ready") || tries >= FILE_TRIES) throw error;
+      if (statusEl) {
+        replace(statusEl, h("span", { class: "spinner", "aria-hidden": "true" }), "证书电子文件正在生成…");
+      }
+      await pause(Math.min(error.retryAfter || 2, MAX_FILE_WAIT_SECONDS) * 1000);
+    }
+  }
+}
+
+// Opens a presigned link: inline in a new tab (the browser's PDF viewer), or as a download.
+// `statusEl` (a live region) says so while the file is still being made.
+export async function openFile(path, disposition, button, errorEl, statusEl) {
+  showMessage(errorEl, "");
+  await busy(button, async () => {
+    let link;
+    try {
+      link = await fileLink(`${path}?disposition=${disposition}`, statusEl);
+    } catch (error) {
+      showError(errorEl, error);
+      return;
+    } finally {
+      if (statusEl) replace(statusEl);
+    }
+    if (disposition === "attachment") {
+      window.location.assign(link.url); // Content-Disposition: attachment - the page stays
+      return;
+    }
+    const opened = window.open(link.url, "_blank");
+    if (opened) {
+      try { opened.opener = null; } catch { /* already cross-origin */ }
+    } else {
+      // A blocked pop-up (or one asked for too long after the click): offer the link itself.
+      replace(errorEl, "浏览器阻止了新窗口，请点击 ",
+        h("a", { href: link.url, target: "_blank", rel: "noopener noreferrer" }, "打开文件"), "（5 分钟内有效）。");
+      errorEl.hidden = false;
+    }
+  });
+}
+
+// The 查验记录 disclosure of a document (an annotated copy or a 证书电子文件): `path` answers
+// {count, items}; read the first time it opens. `what` names the document for an empty log.
+export function verificationLog(path, { open = false, what }) {
+  const body = h("div", { class: "log-body" }, h("p", { class: "loading" }, "正在加载…"));
+  const summary = h("summary", null, "查验记录");
+  const details = h("details", { class: "verification-log" }, summary, body);
+  let loaded = false;
+  const load = async () => {
+    if (loaded) return;
+    loaded = true;
+    let log;
+    try {
+      log = await api("GET", path);
+    } catch (error) {
+      loaded = false;
+      const errorEl = h("p", { class: "form-message", role: "alert" });
+      replace(body, errorEl);
+      showError(errorEl, error);
+      return;
+    }
+    summary.textContent = `查验记录（共 ${log.count} 次）`;
+    if (!log.items.length) {
+      replace(body, h("p", null, `尚无人查验此${what}。`));
+      return;
+    }
+    replace(body, h("table", { class: "log-table" },
+      h("caption", { class: "visually-hidden" }, "查验记录，最新的在前"),
+      h("thead", null, h("tr", null, h("th", { scope: "col" }, "查验时间"), h("th", { scope: "col" }, "查验方式"),
+        h("th", { scope: "col" }, "查验结果"))),
+      h("tbody", null, log.items.map((item) => h("tr", null,
+        h("td", null, dateTime(item.at)),
+        h("td", null, CHANNEL_LABELS[item.channel] || item.channel),
+        h("td", null, RESULT_LABELS[item.result] || item.result))))));
+  };
+  details.addEventListener("toggle", () => { if (details.open) load(); });
+  details.open = open; // opening fires toggle, which loads it
+  return details;
 }

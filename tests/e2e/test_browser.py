@@ -598,12 +598,12 @@ def test_the_verifier_page_reports_an_unknown_code_and_a_file_that_is_not_a_copy
 
         not_pdf = tmp_path / "note.pdf"
         not_pdf.write_bytes(b"hello, not a PDF")
-        page.get_by_label("加注件文件 (PDF)").set_input_files(not_pdf)
+        page.get_by_label("加注件或证书电子文件 (PDF)").set_input_files(not_pdf)
         page.get_by_role("button", name="上传并查验").click()
         expect(page.locator("#file-error")).to_have_text("上传的文件不是 PDF 文档")
         stranger = tmp_path / "stranger.pdf"
         stranger.write_bytes(b"%PDF-1.7\n% not issued by this service\n%%EOF\n")
-        page.get_by_label("加注件文件 (PDF)").set_input_files(stranger)
+        page.get_by_label("加注件或证书电子文件 (PDF)").set_input_files(stranger)
         page.get_by_role("button", name="上传并查验").click()
         expect(page.locator("#result")).to_contain_text("未找到与该文件对应的加注件")
         assert_accessible_basics(page)

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"{CHROMIUM} is missing (apt-get install -y chromium)")
 
 UNKNOWN = "ZZZZ-ZZZZ-ZZZZ-ZZZ7"
+COPY = "电子证书加注件"  # the table's 文件类型 of an annotated copy
 # Every browser connects from 127.0.0.1: this module checks in throttle windows nobody else uses.
 OWN_MINUTES = 2 * 24 * 3600 + 300
 
@@ -70,9 +71,9 @@ def test_pasted_codes_dropped_files_and_a_qr_picture_fill_one_table_that_downloa
         page.get_by_role("button", name="批量查验", exact=True).click()
         expect(page.locator("#batch-rows tr")).to_have_count(3)
         assert table_rows(page) == [
-            [code, "有效", holding["certificate_no"], name, until],
-            [code.lower(), "有效", holding["certificate_no"], name, until],
-            [UNKNOWN, "未找到", "—", "—", "—"],
+            [code, "有效", COPY, holding["certificate_no"], name, until],
+            [code.lower(), "有效", COPY, holding["certificate_no"], name, until],
+            [UNKNOWN, "未找到", "—", "—", "—", "—"],
         ]
         expect(page.locator("#batch-summary")).to_have_text("共 3 项：有效 2，未找到 1")
         expect(page.locator("#batch-result-title")).to_be_focused()
@@ -87,20 +88,20 @@ def test_pasted_codes_dropped_files_and_a_qr_picture_fill_one_table_that_downloa
         content = Path(saved.path()).read_bytes().decode("utf-8")
         assert content.startswith("\ufeff")
         assert list(csv.reader(io.StringIO(content[1:]))) == [
-            ["验证码或文件", "查验结果", "证书编号", "姓名", "加注有效期至"],
-            [code, "有效", holding["certificate_no"], name, until],
-            [code.lower(), "有效", holding["certificate_no"], name, until],
-            [UNKNOWN, "未找到", "", "", ""],
+            ["验证码或文件", "查验结果", "文件类型", "证书编号", "姓名", "加注有效期至"],
+            [code, "有效", COPY, holding["certificate_no"], name, until],
+            [code.lower(), "有效", COPY, holding["certificate_no"], name, until],
+            [UNKNOWN, "未找到", "", "", "", ""],
         ]
 
         # Several files: one check each, their rows added to the same table.
         genuine, stranger = tmp_path / "copy.pdf", tmp_path / "stranger.pdf"
         genuine.write_bytes(holding["pdf"])
         stranger.write_bytes(b"%PDF-1.7\n% not issued by this service\n%%EOF\n")
-        page.get_by_label("加注件文件 (PDF，可多选)").set_input_files([genuine, stranger])
+        page.get_by_label("加注件或证书电子文件 (PDF，可多选)").set_input_files([genuine, stranger])
         expect(page.locator("#batch-rows tr")).to_have_count(5)
-        assert table_rows(page)[3:] == [["copy.pdf", "有效", holding["certificate_no"], name, until],
-                                        ["stranger.pdf", "未找到", "—", "—", "—"]]
+        assert table_rows(page)[3:] == [["copy.pdf", "有效", COPY, holding["certificate_no"], name, until],
+                                        ["stranger.pdf", "未找到", "—", "—", "—", "—"]]
 
         # A picture of the QR code: read by jsQR from this origin, then checked by its code.
         picture = tmp_path / "qr.png"
