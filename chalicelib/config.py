@@ -60,6 +60,9 @@ class Settings:
     # How long a holder's first download of an electronic file waits for the render worker to
     # render and sign it (services.efiles) before answering 503 file_not_ready; 0 to 20.
     file_wait_seconds: int = 8
+    # Shards of each low-cardinality index key (domain.shards; README, "Keys at national scale"):
+    # may grow, never shrink.
+    index_shards: int = 128
 
 
 # The environment variable each field is read from; `.chalice/config.json` and the
@@ -122,6 +125,13 @@ def _file_wait_seconds() -> int:
     if not 0 <= seconds <= 20:
         raise ConfigurationError("environment variable FILE_WAIT_SECONDS must be between 0 and 20")
     return seconds
+
+
+def _index_shards() -> int:
+    shards = _whole_number("INDEX_SHARDS", 128)
+    if not 1 <= shards <= 1000:
+        raise ConfigurationError("environment variable INDEX_SHARDS must be between 1 and 1000")
+    return shards
 
 
 def _whole_number(env: str, default: int) -> int:
@@ -188,5 +198,6 @@ def get_settings() -> Settings:
         smtp_password_secret_id=os.environ.get("SMTP_PASSWORD_SECRET_ID", "").strip() or None,
         tsa_url=os.environ.get("TSA_URL", "").strip() or None,
         file_wait_seconds=_file_wait_seconds(),
+        index_shards=_index_shards(),
         **values,  # type: ignore[arg-type]  # every field named in ENV_NAMES is a str
     )

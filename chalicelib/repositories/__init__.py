@@ -25,7 +25,8 @@ class Repository(CertificateRepository):
         bind_models(settings)
         self._connection = Connection(region=settings.region)
         _ = self._connection.client  # built once, before any thread needs it (see bind_models)
-        self.annotations = AnnotationRepository(self._connection)
+        self._shards = settings.index_shards
+        self.annotations = AnnotationRepository(self._connection, settings.index_shards)
         self.verifications = VerificationRepository(self._connection)
         self.accounts = AccountRepository(self._connection)
         self.limits = LimitRepository(self._connection)

@@ -23,6 +23,7 @@ from chalicelib.domain.annotations import (
 from chalicelib.domain.certificates import Certificate, CertificateStatus
 from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.errors import ConcurrentUpdate, IdentityNotVerified
+from chalicelib.domain.shards import every_shard, expiry_key, expiry_keys, pending_key, read_all
 from chalicelib.models import (
     QUOTA_SLOTS,
     AnnotationModel,
@@ -34,14 +35,13 @@ from chalicelib.repositories.accounts import document_item_key
 from chalicelib.repositories.base import cancelled_items, conditional_failed, update_returning_nothing
 from chalicelib.repositories.certificates import get_certificate
 
-PENDING = "1"
-
 
 class AnnotationRepository:
     """Annotations, and the quota slots they hold on their certificate."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, shards: int) -> None:
         self._connection = connection
+        self._shards = shards
 
     def certificate(self, certificate_id: str) -> Certificate | None:
         return get_certificate(certificate_id)
@@ -67,7 +67,8 @@ class AnnotationRepository:
                                    CertificateModel.latest_annotation_id.set(annotation.annotation_id)],
                           condition=(CertificateModel.status == CertificateStatus.VALID.value)
                           & (slot.does_not_exist() | (Path(slot)["counts_until"] < today.isoformat())))
-                tx.save(_annotation_model(annotation), condition=AnnotationModel.annotation_id.does_not_exist())
+                tx.save(_annotation_model(annotation, self._shards),
+                        condition=AnnotationModel.annotation_id.does_not_exist())
                 tx.condition_check(IdDocumentModel, document_item_key(annotation.holder_key),
                                    condition=IdDocumentModel.user_id == annotation.account_id)
         except TransactWriteError as e:
@@ -123,7 +124,7 @@ class AnnotationRepository:
                 AnnotationModel.file_key.set(file_key),
                 AnnotationModel.expires_at.set(expires_at),
                 AnnotationModel.pending.remove(),
-                AnnotationModel.expiry_day.set(beijing_date(valid_until).isoformat()),
+                AnnotationModel.expiry_day.set(expiry_key(beijing_date(valid_until), annotation_id, self._shards)),
             ], condition=(AnnotationModel.status == AnnotationStatus.PENDING.value)
                 & (AnnotationModel.verification_code == code))
         except UpdateError as e:
@@ -217,7 +218,9 @@ class AnnotationRepository:
         return True
 
     def expiring_on(self, day: date) -> list[str]:
-        return [m.annotation_id for m in AnnotationModel.by_expiry_day.query(day.isoformat())]
+        """The copies that expire on `day` (Beijing), from every shard of its key."""
+        return read_all(expiry_keys(day, self._shards),
+                        lambda key: [m.annotation_id for m in AnnotationModel.by_expiry_day.query(key)])
 
     def claim_reminder(self, annotation_id: str, now: datetime) -> bool:
         """Mark a ready copy as reminded; False if it was already (or is no longer ready)."""
@@ -238,17 +241,18 @@ class AnnotationRepository:
     def pending_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
         """IDs of annotations still pending that were applied for before `cutoff`."""
         bound = cutoff.astimezone(UTC).isoformat(timespec="microseconds")
-        return [m.annotation_id for m in AnnotationModel.by_pending.query(
-            PENDING, AnnotationModel.applied_at < bound, limit=limit)]
+        found = read_all(every_shard(self._shards), lambda key: [(m.applied_at, m.annotation_id) for m in
+                         AnnotationModel.by_pending.query(key, AnnotationModel.applied_at < bound, limit=limit)])
+        return [annotation_id for _, annotation_id in sorted(found)[:limit]]  # the oldest, from every shard
 
-def _annotation_model(a: Annotation) -> AnnotationModel:
+def _annotation_model(a: Annotation, shards: int) -> AnnotationModel:
     return AnnotationModel(
         a.annotation_id, certificate_id=a.certificate_id, holder_key=a.holder_key, account_id=a.account_id,
         scenario=a.scenario,
         validity_days=a.validity_days, status=a.stored_status.value,
         applied_at=a.applied_at.astimezone(UTC).isoformat(timespec="microseconds"),
         applied_on=beijing_date(a.applied_at).isoformat(), quota_slot=a.quota_slot,
-        pending=PENDING if a.stored_status is AnnotationStatus.PENDING else None,
+        pending=pending_key(a.annotation_id, shards) if a.stored_status is AnnotationStatus.PENDING else None,
         expires_at=retention_until(a.applied_at, None))
 
 

@@ -15,10 +15,10 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.annotations import QuotaSlot
 from chalicelib.domain.batches import RowStamp
 from chalicelib.domain.certificates import PRINTED_FIELDS, Certificate, CertificateStatus
+from chalicelib.domain.shards import announce_key, every_shard, stream_all
 from chalicelib.models import QUOTA_SLOTS, CertificateModel
 from chalicelib.repositories.base import conditional_failed, update_returning_nothing
 
-ANNOUNCE = "1"
 # What a batch needs to know of a stored certificate to tell whether a row changes it.
 _LOAD_STATE = ["certificate_id", "row_digest", "row_stamp", "loaded_by"]
 _CERTIFICATE_FIELDS = ("certificate_no", "qualification", "level", "specialty", "holder_name", "id_type",
@@ -28,6 +28,7 @@ _CERTIFICATE_FIELDS = ("certificate_no", "qualification", "level", "specialty", 
 
 class CertificateRepository:
     _connection: Connection
+    _shards: int
 
     def certificates_of(self, holder_key: str) -> list[Certificate]:
         """Newest first."""
@@ -77,7 +78,7 @@ class CertificateRepository:
                 return False
             raise
         if target.loaded_at == now:
-            target.update(actions=[CertificateModel.announce.set(ANNOUNCE)])
+            target.update(actions=[CertificateModel.announce.set(announce_key(cert.holder_key, self._shards))])
         return True
 
     def load_certificates(self, rows: Sequence[tuple[Certificate, RowStamp]], now: datetime) -> list[bool]:
@@ -111,7 +112,7 @@ class CertificateRepository:
             with TransactWrite(connection=self._connection) as tx:
                 for cert, stamp in rows:
                     model = _certificate_model(cert, now)
-                    model.loaded_at, model.announce = now, ANNOUNCE
+                    model.loaded_at, model.announce = now, announce_key(cert.holder_key, self._shards)
                     model.row_stamp, model.loaded_by = stamp.order, stamp.loaded_by
                     model.row_digest = _digest(model)
                     model.file_code = cert.file_code
@@ -164,15 +165,18 @@ class CertificateRepository:
 
     def certificates_to_announce(self) -> Iterator[tuple[str, str]]:
         """(certificate_id, holder_key) of certificates whose holder has not been told, holder by
-        holder (the index's sort key), read page by page as they are taken."""
-        for m in CertificateModel.by_announce.query(ANNOUNCE):
-            yield m.certificate_id, m.holder_key
+        holder (a holder's all lie in one shard, sorted by the index's sort key), shard after
+        shard, read page by page as they are taken."""
+        def shard(key: str) -> Iterator[tuple[str, str]]:
+            return ((m.certificate_id, m.holder_key) for m in CertificateModel.by_announce.query(key))
+
+        return stream_all(every_shard(self._shards), shard)
 
     def claim_announcement(self, certificate_id: str) -> bool:
         """Take the certificate off the to-announce list; False if another run did first."""
         try:
             CertificateModel(certificate_id).update(actions=[CertificateModel.announce.remove()],
-                                                    condition=CertificateModel.announce == ANNOUNCE)
+                                                    condition=CertificateModel.announce.exists())
         except UpdateError as e:
             if conditional_failed(e):
                 return False

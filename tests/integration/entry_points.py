@@ -55,6 +55,10 @@ ENTRY_POINTS: dict[str, set[str]] = {
     "chalicelib.services.batches:chunk_died": {"ImportDeadLetters"},
     # The report's parts, read in threads (so no caller on the stack): whoever finishes an import.
     "chalicelib.services.batches:finish.<locals>.<lambda>": {"ImportTrigger", "ImportWorker", "ImportDeadLetters"},
+    # The shards of a sparse index, read in threads (domain.shards): whoever reads that index.
+    "chalicelib.repositories.annotations:AnnotationRepository.pending_before.<locals>.<lambda>": {"Sweeper"},
+    "chalicelib.repositories.annotations:AnnotationRepository.expiring_on.<locals>.<lambda>": {"Reminders"},
+    "chalicelib.domain.shards:_first_page": {"Reminders"},  # certificates_to_announce's next shard
 }
 
 # Adapters, getters and repository methods a test calls directly: every function whose code calls them.
@@ -80,6 +84,12 @@ DIRECT: dict[str, set[str]] = {
     "chalicelib.repositories.limits:LimitRepository.code": API,
     "chalicelib.repositories.annotations:AnnotationRepository.give_back": API,
     "chalicelib.repositories.certificates:CertificateRepository.load_certificates": {"ImportWorker"},
+    "chalicelib.repositories.annotations:AnnotationRepository.claim_render": {"RenderWorker"},
+    "chalicelib.repositories.annotations:AnnotationRepository.mark_ready": {"RenderWorker"},
+    "chalicelib.repositories.annotations:AnnotationRepository.pending_before": {"Sweeper"},
+    "chalicelib.repositories.annotations:AnnotationRepository.expiring_on": {"Reminders"},
+    "chalicelib.repositories.certificates:CertificateRepository.certificates_to_announce": {"Reminders"},
+    "chalicelib.repositories.certificates:CertificateRepository.claim_announcement": {"Reminders"},
     "chalicelib.services.imports:import_lines": {"ImportWorker"},
     # No function's code: the tests' own uploads of batch files and reads of what was stored
     # (a function reaches these only through a service, which is then the outermost frame).
