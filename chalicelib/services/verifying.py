@@ -86,9 +86,12 @@ class Verifier:
 
     def _checked(self, document: IssuedDocument | None) -> Certificate | None:
         """The throttle and the found document's certificate, read together. A client over its
-        limit is refused whatever it found (otherwise the refusal itself tells it apart)."""
-        misses, cert = self.store.misses_and_certificate(
-            self.client_key, document.certificate_id if document else None)
+        limit is refused whatever it found (otherwise the refusal itself tells it apart). Nothing
+        found, nothing read: the miss is counted next, on the condition that the client is
+        within its limit, which refuses it just the same."""
+        if document is None:
+            return None
+        misses, cert = self.store.misses_and_certificate(self.client_key, document.certificate_id)
         self._check_throttle(misses)
         return cert
 
