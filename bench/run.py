@@ -2,7 +2,8 @@
 
     python bench/run.py [--annotations 100] [--skip-stack]
 
-Rows: rendering and signing one copy (in process), the API's import time and whether the
+Rows: rendering and signing one copy (in process), what a million copies and a million
+verifications cost on AWS (in process, on DynamoDB Local), the API's import time and whether the
 API path loads the PDF libraries, and, against the local stack started as `make run` starts
 it, submit -> ready turnaround, verification latency, and whether the answers that must tell a
 stranger nothing take the same time whatever the ID document has, over HTTP.
@@ -100,6 +101,11 @@ def in_process_rows(many: int) -> list[Row]:
         rows += bench_hostile.measure()
     except ImportError as e:
         rows.append(("hostile upload benchmark", f"unavailable: {e}"))
+    try:
+        from bench import bench_costs
+        rows += bench_costs.rows()
+    except ImportError as e:
+        rows.append(("cost benchmark", f"unavailable: {e}"))
     return rows
 
 
@@ -161,6 +167,11 @@ def stack_rows(count: int) -> list[Row]:
             ("verify by file over HTTP, median / p95", f"{ms(statistics.median(by_file))} / {ms(pct(by_file, 95))}"),
         ]
         rows += bench_enumeration.measure(stack)
+        try:
+            from bench import bench_browser
+            rows += bench_browser.measure(stack)
+        except ImportError as e:  # Playwright missing: the other rows still print
+            rows.append(("browser submit -> 查看", f"unavailable: {e}"))
     return rows
 
 
@@ -185,7 +196,8 @@ def main() -> int:
         sections.append(lambda: stack_rows(args.annotations))
         if args.load_seconds > 0:
             from bench import bench_load
-            sections.append(lambda: bench_load.measure(args.load_seconds))
+            for backend in ("moto", "local"):  # P5 on both DynamoDBs
+                sections.append(lambda backend=backend: bench_load.measure(args.load_seconds, dynamodb=backend))
     for section in sections:  # each section's rows as soon as they are measured
         for name, value in section():
             print(f"| {name} | {value} |", flush=True)

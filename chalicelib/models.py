@@ -6,6 +6,7 @@ Table names come from the CloudFormation stack, so they are bound at run time by
 
 from __future__ import annotations
 
+import botocore.session
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -17,7 +18,8 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.connection import Connection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -138,10 +140,35 @@ class RevokedTokenModel(Model):
     expires_at = TTLAttribute()
 
 
+# What each index projects beside the keys (infra/resources.yaml says the same; a test checks
+# the two agree): what `certificate_from` and `annotation_from` read, without the counters and
+# marks that change on their own (a check counted, a reminder sent, a quota slot claimed), so
+# those writes touch the table alone. An annotation or certificate read from an index has no
+# check count and no quota slots: what needs them reads the item itself.
+CERTIFICATE_READ = ("certificate_no", "qualification", "level", "specialty", "holder_name", "id_type", "id_number",
+                    "issuer_name", "issuer_contact", "approved_on", "status", "file_code", "file_key", "file_sha256",
+                    "file_printed", "latest_annotation_id")
+ANNOTATION_READ = ("certificate_id", "holder_key", "account_id", "scenario", "validity_days", "status", "applied_at",
+                   "quota_slot", "render_started_at", "ready_at", "valid_from", "valid_until", "annotation_no",
+                   "verification_code", "file_sha256", "file_key", "withdrawn_at", "failed_reason",
+                   "language")
+
+
+def _beside(keys: set[str], read: tuple[str, ...]) -> list[str]:
+    """The attributes an index projects beside its own keys (which it holds anyway)."""
+    return [name for name in read if name not in keys]
+
+
+_BY_HOLDER = _beside(set(), CERTIFICATE_READ)
+_BY_CERTIFICATE = _beside({"certificate_id", "applied_at"}, ANNOTATION_READ)
+_BY_CODE = _beside({"verification_code"}, ANNOTATION_READ)
+_BY_FILE = _beside({"file_sha256"}, ANNOTATION_READ)
+
+
 class HolderIndex(GlobalSecondaryIndex["CertificateModel"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "by_holder"
-        projection = AllProjection()
+        projection = IncludeProjection(_BY_HOLDER)
 
     holder_key = UnicodeAttribute(hash_key=True)
     issued_on = UnicodeAttribute(range_key=True)
@@ -204,6 +231,9 @@ class CertificateModel(Model):
     issuer_name = UnicodeAttribute()
     issuer_contact = UnicodeAttribute()
     status = UnicodeAttribute()
+    # English names for bilingual copies (the import's optional columns); absent when not given.
+    qualification_en = UnicodeAttribute(null=True)
+    issuer_name_en = UnicodeAttribute(null=True)
     # The electronic file of an older certificate (domain.certificates.Certificate): its code
     # from the first load on; its key, hash and printed digest once rendered; when a holder last
     # asked for it to be rendered; how often it was checked (its log is in the verifications
@@ -241,7 +271,7 @@ class CertificateModel(Model):
 class CertificateAnnotationsIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "by_certificate"
-        projection = AllProjection()
+        projection = IncludeProjection(_BY_CERTIFICATE)
 
     certificate_id = UnicodeAttribute(hash_key=True)
     applied_at = UnicodeAttribute(range_key=True)
@@ -250,7 +280,7 @@ class CertificateAnnotationsIndex(GlobalSecondaryIndex["AnnotationModel"]):  # t
 class CodeIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "by_code"
-        projection = AllProjection()
+        projection = IncludeProjection(_BY_CODE)
 
     verification_code = UnicodeAttribute(hash_key=True)
 
@@ -258,7 +288,7 @@ class CodeIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-unt
 class FileIndex(GlobalSecondaryIndex["AnnotationModel"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "by_file"
-        projection = AllProjection()
+        projection = IncludeProjection(_BY_FILE)
 
     file_sha256 = UnicodeAttribute(hash_key=True)
 
@@ -291,6 +321,8 @@ class AnnotationModel(Model):
     account_id = UnicodeAttribute(null=True)
     scenario = UnicodeAttribute()
     validity_days = NumberAttribute()
+    # The copy's language (domain.annotations.CopyLanguage); absent on copies made before it.
+    language = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
     verification_count = NumberAttribute(default=0)
     # "1" while pending (the sparse by_pending index); removed when ready or failed.
@@ -412,14 +444,26 @@ _BINDINGS: tuple[tuple[type[Model], str], ...] = (
 )
 
 
-def bind_models(settings: Settings) -> None:
+def bind_models(settings: Settings) -> botocore.session.Session:
     """Point every model at its table from the settings, with a fresh connection each.
 
-    The botocore clients are built here, once: PynamoDB builds them lazily, and threads
-    that race to use a model first would each build their own (slowly).
+    The botocore clients are built here, once, from one botocore session: PynamoDB builds them
+    lazily, and threads that race to use a model first would each build their own (slowly).
     """
+    session = botocore.session.get_session()
     for model, field in _BINDINGS:
         model.Meta.table_name = getattr(settings, field)
         model.Meta.region = settings.region
         model._connection = None
-        _ = model._get_connection().connection.client
+        share_session(model._get_connection().connection, session)
+    return session
+
+
+def share_session(connection: Connection, session: botocore.session.Session) -> None:
+    """Build `connection`'s client from `session`, which every model shares: each botocore
+    session loads DynamoDB's service model anew, and fifteen of them made the first request of
+    a cold start wait about 1.9 s (one: 0.08 s). PynamoDB keeps a connection's session in the
+    thread-local `_local.session` it creates the client from (pynamodb 6.1.0, pinned in
+    requirements.txt; tests/unit/test_models.py checks it); a client is built once, here."""
+    connection._local.session = session
+    _ = connection.client

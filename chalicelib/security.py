@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from chalicelib.domain.accounts import SESSION_LIFETIME
 from chalicelib.domain.errors import Unauthorized
+from chalicelib.domain.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ class TokenSigner:
             raise Unauthorized() from e
         # Expiry (and issue time) are judged by the `now` we were given, not the wall clock.
         if claims.expires_at <= now or claims.auth_time + SESSION_LIFETIME <= now:
-            raise Unauthorized("登录已过期，请重新登录")
+            raise Unauthorized(Text("登录已过期，请重新登录", "Your session has expired; please log in again"))
         return claims
 
     def _signing_key(self) -> SigningKey:

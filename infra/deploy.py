@@ -1,7 +1,9 @@
 """Deploy `infra/resources.yaml` into an AWS endpoint (moto, for the local stack and tests).
 
 The local stack and the integration tests create their tables, bucket, queues and secrets
-from the same template that production deploys, never from a second copy.
+from the same template that production deploys, never from a second copy. With a DynamoDB
+endpoint of its own (DynamoDB Local, `infra/dynamodb_local.py`) the tables are made there
+too, from the same template's table resources, with the names moto's stack gave them.
 """
 
 from __future__ import annotations
@@ -72,10 +74,16 @@ def _template_ttl(doc: dict[str, Any]) -> dict[str, str]:
 SENDER = "noreply@certificates.example.cn"
 
 
-def deploy(session: Any, stack_name: str = "certificates", *, signing_material: str | None = None) -> dict[str, str]:
+def deploy(session: Any, stack_name: str = "certificates", *, signing_material: str | None = None,
+           dynamodb_endpoint: str | None = None, ttl: bool = True) -> dict[str, str]:
     """Create the stack (or reuse it if it exists) and return environment variables.
     `signing_material` (SigningMaterial JSON) fills a new SigningMaterial secret: the local
-    stack's, whose certificate names its own CRL (`infra/tsa.py`)."""
+    stack's, whose certificate names its own CRL (`infra/tsa.py`). With `dynamodb_endpoint`
+    the tables are made at that endpoint as well, and the environment sends DynamoDB there
+    (botocore's AWS_ENDPOINT_URL_DYNAMODB) while every other service stays on the session's.
+    `ttl=False` leaves the tables' TTL off: DynamoDB Local deletes expired items by its wall
+    clock within seconds, so tests whose clock is fixed in the past would see the items they
+    just wrote vanish (README, "DynamoDB Local")."""
     cfn = session.client("cloudformation")
     body = TEMPLATE.read_text(encoding="utf-8")
     existing = {s["StackName"] for s in cfn.list_stacks()["StackSummaries"]
@@ -86,12 +94,14 @@ def deploy(session: Any, stack_name: str = "certificates", *, signing_material: 
             StackName=stack_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    # moto's CloudFormation creates the tables but leaves TTL off: turn it on as declared.
-    ddb = session.client("dynamodb")
     resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
                  for r in cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]}
     doc = load_template(body)
-    for logical, attribute in _template_ttl(doc).items():
+    ddb = session.client("dynamodb", endpoint_url=dynamodb_endpoint)
+    if dynamodb_endpoint:
+        create_tables(ddb, doc, resources)
+    # moto's CloudFormation creates the tables but leaves TTL off: turn it on as declared.
+    for logical, attribute in (_template_ttl(doc) if ttl else {}).items():
         table = resources[logical]
         current = ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
         if current.get("TimeToLiveStatus") != "ENABLED":
@@ -107,7 +117,43 @@ def deploy(session: Any, stack_name: str = "certificates", *, signing_material: 
     outputs.update(_create_secrets(session, stack_name, doc, outputs, signing_material))
     # The reminders' sender; in AWS its domain is verified once, by hand, in SES.
     session.client("ses").verify_email_identity(EmailAddress=SENDER)
-    return {env: outputs[key] for key, env in OUTPUT_ENV.items()}
+    env = {env: outputs[key] for key, env in OUTPUT_ENV.items()}
+    if dynamodb_endpoint:
+        env["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_endpoint
+    return env
+
+
+# What CreateTable takes as the template writes it; what it takes in another shape; and what
+# only AWS's durability and protection are about (backups, encryption at rest, deletion
+# protection: nothing a test or the local stack can tell, and DynamoDB Local's tables are
+# thrown away with it). A property in none of these fails the deploy, so that the copy in
+# DynamoDB Local never silently differs from the template.
+_AS_WRITTEN = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "BillingMode",
+               "ProvisionedThroughput", "TableClass")
+_RESHAPED = ("StreamSpecification", "TimeToLiveSpecification")  # the stream below, TTL after creating
+_DURABILITY = ("DeletionProtectionEnabled", "PointInTimeRecoverySpecification", "SSESpecification",
+               "ContributorInsightsSpecification", "Tags")
+
+
+def create_tables(ddb: Any, doc: dict[str, Any], names: dict[str, str]) -> None:
+    """Make the template's tables (keys, indexes, billing) through `ddb`, named as `names`
+    (logical id -> physical name) says; a table that exists is left as it is."""
+    for logical, res in doc["Resources"].items():
+        if res["Type"] != "AWS::DynamoDB::Table":
+            continue
+        props = res.get("Properties") or {}
+        unknown = set(props) - {*_AS_WRITTEN, *_RESHAPED, *_DURABILITY}
+        if unknown:
+            raise ValueError(f"infra/deploy.py cannot make {logical} outside moto: it does not know "
+                             f"{', '.join(sorted(unknown))}")
+        request = {key: props[key] for key in _AS_WRITTEN if key in props}
+        if "StreamSpecification" in props:
+            request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        try:
+            ddb.create_table(TableName=names[logical], **request)
+        except ddb.exceptions.ResourceInUseException:
+            continue
+        ddb.get_waiter("table_exists").wait(TableName=names[logical], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 
 
 def _create_secrets(session: Any, stack_name: str, doc: dict[str, Any],

@@ -82,7 +82,8 @@ class Stack:
 
 @contextmanager
 def running_stack(workdir: Path | None = None, env: dict[str, str] | None = None,
-                  timeout: float = 90) -> Iterator[Stack]:
+                  timeout: float = 90, dynamodb: str = "moto") -> Iterator[Stack]:
+    """The local stack on free ports; `dynamodb="local"` gives it AWS's DynamoDB Local for DynamoDB."""
     import requests
 
     workdir = workdir or Path(tempfile.mkdtemp(prefix="stack-"))
@@ -93,13 +94,14 @@ def running_stack(workdir: Path | None = None, env: dict[str, str] | None = None
     # settings, comes from the calling process (a test session that ran the app in-process has
     # set them for its moto; its PUBLIC_BASE_URL would be printed in the stack's QR codes).
     # A caller that wants a setting passes it in `env`.
-    app_settings = {"PUBLIC_BASE_URL", "ALLOWED_ORIGINS", "CLOCK_OFFSET_FILE", "NOTIFY_OUTBOX", *ENV_NAMES.values(),
+    app_settings = {"PUBLIC_BASE_URL", "ALLOWED_ORIGINS", "CLOCK_OFFSET_FILE", "NOTIFY_OUTBOX", "DYNAMODB",
+                    "DYNAMODB_LOCAL_PORT", "DYNAMODB_LOCAL_ENDPOINT", *ENV_NAMES.values(),
                     *LIMIT_ENV_NAMES.values()}
     child_env: dict[str, Any] = {k: v for k, v in os.environ.items()
                                  if not k.startswith("AWS_") and k not in app_settings}
     child_env.update(env or {})
     child_env.update(PORT=str(port), AWS_MOCK_PORT=str(aws_port), PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "infra.local", "--clock-file", str(clock_file)]
+    command = [sys.executable, "-m", "infra.local", "--clock-file", str(clock_file), "--dynamodb", dynamodb]
     started = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603

@@ -1,9 +1,11 @@
 """The local stack: the whole serverless system on one machine, in one process.
 
-    python -m infra.local [--port 8000] [--aws-port 5000] [--no-demo]
+    python -m infra.local [--port 8000] [--aws-port 5000] [--dynamodb moto|local] [--no-demo]
 
 1. moto in server mode (the embedded AWS) on 127.0.0.1:AWS_MOCK_PORT, and the trust services
-   (`infra/tsa.py`: an RFC 3161 TSA and the local CA's CRL) on TSA_PORT or a free port;
+   (`infra/tsa.py`: an RFC 3161 TSA and the local CA's CRL) on TSA_PORT or a free port; with
+   `--dynamodb local` (DYNAMODB=local), AWS's DynamoDB Local for DynamoDB alone, on
+   DYNAMODB_LOCAL_PORT or a free port (`infra/dynamodb_local.py`);
 2. `infra/resources.yaml` deployed into it (tables, bucket, queues, secrets; the signing
    material is the local CA's, made for this start);
 3. the demo data loaded;
@@ -64,7 +66,9 @@ def _chalice_environment(stage: str) -> None:
 def _request_handler_class() -> type:
     from chalice.local import ChaliceRequestHandler, LocalGateway, LocalGatewayException
 
+    from chalicelib.api import not_found
     from chalicelib.api.errors import GATEWAY_ERRORS, error_body
+    from chalicelib.api.language import negotiate
 
     # The address of the client whose request this thread is handling. The server runs one
     # thread per connection and a thread handles its connection's requests one after another,
@@ -136,6 +140,13 @@ def _request_handler_class() -> type:
                 status = 401
             else:
                 status = 500
+            if status == 404 and not_found.accepts_html(self.headers.get("Accept")):
+                # A browser's request for no route: the HTML page, as API Gateway's text/html
+                # template of MISSING_AUTHENTICATION_TOKEN gives it (chalicelib/api/not_found.py).
+                page = not_found.page(negotiate(self.headers.get("Accept-Language")))
+                self._send_http_response(404, not_found.headers(), page.encode("utf-8"))
+                return
+            # Like API Gateway's gateway responses, these cannot read Accept-Language: Chinese.
             code, message = GATEWAY_ERRORS[status]
             body = json.dumps(error_body(code, message), ensure_ascii=False).encode("utf-8")
             self._send_http_response(status, {"Content-Type": "application/json"}, body)
@@ -404,11 +415,33 @@ def start_moto(host: str, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
 
 
+def start_dynamodb(choice: str, host: str) -> Any:
+    """AWS's DynamoDB Local (`infra/dynamodb_local.py`) for DynamoDB alone when `choice` is
+    "local", started without waiting for it; None for moto's, the default."""
+    if choice != "local":
+        return None
+    from infra.dynamodb_local import start
+
+    return start(host, int(os.environ.get("DYNAMODB_LOCAL_PORT", "0")), wait=False)
+
+
+def _ready(dynamodb: Any) -> str | None:
+    """The endpoint of a DynamoDB Local started by start_dynamodb, once it answers."""
+    if dynamodb is None:
+        return None
+    from infra.dynamodb_local import wait_until_ready
+
+    wait_until_ready(dynamodb.endpoint, dynamodb)
+    return str(dynamodb.endpoint)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_MOCK_PORT", "5000")))
+    parser.add_argument("--dynamodb", choices=("moto", "local"), default=os.environ.get("DYNAMODB") or "moto",
+                        help="DynamoDB: moto's (the default) or AWS's DynamoDB Local")
     parser.add_argument("--no-demo", action="store_true", help="start without the demo data")
     parser.add_argument("--clock-file", help="a file holding seconds to add to the server's clock (for tests)")
     args = parser.parse_args(argv)
@@ -425,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     _aws_environment(args.aws_port)
     if args.clock_file:
         os.environ["CLOCK_OFFSET_FILE"] = args.clock_file
+    dynamodb = start_dynamodb(args.dynamodb, args.host)  # first: its JVM starts while moto does
     moto = start_moto(args.host, args.aws_port)
     # The trust services (RFC 3161 TSA and the CA's CRL) on a port of their own (TSA_PORT, or a
     # free one), with a CA made for this start: the signing certificate names their CRL.
@@ -438,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from infra.deploy import deploy
 
-    os.environ.update(deploy(boto3.Session(), signing_material=trust.pki.material.to_json()))
+    os.environ.update(deploy(boto3.Session(), signing_material=trust.pki.material.to_json(),
+                             dynamodb_endpoint=_ready(dynamodb)))
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
     # The outbox: every SMS and e-mail the notifier sends is also one line on standard output.
     os.environ["NOTIFY_OUTBOX"] = "stdout"
@@ -463,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
   专业技术人员职业资格证书 — local stack ready in {elapsed:.1f} s
   API and web page   http://{args.host}:{args.port}/
   embedded AWS       {os.environ['AWS_ENDPOINT_URL']}  (moto; bucket {os.environ['FILES_BUCKET']})
+  DynamoDB           {f"{dynamodb.endpoint}  (DynamoDB Local)" if dynamodb else "moto's"}
   time stamps, CRL   {trust.tsa_url}  {trust.crl_url}
   event pump         {len(app.event_sources)} event source(s): SQS worker, schedules, S3 events
   demo login         demo / Demo#2026   (李四 and 王芳 have certificates but no account yet: see README)
@@ -476,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     server.server.shutdown()
     server.server.server_close()
     trust.stop()
+    if dynamodb is not None:
+        dynamodb.stop()
     moto.terminate()
     moto.wait(timeout=10)
     return 0

@@ -15,6 +15,7 @@ from chalicelib.api.requests import json_object
 from chalicelib.content import current_notice
 from chalicelib.domain.accounts import User
 from chalicelib.domain.errors import InvalidRequest
+from chalicelib.domain.text import Text
 from chalicelib.services import account_data, accounts, annotating
 from chalicelib.services.contacts import NewContact
 
@@ -64,7 +65,8 @@ def prove_identity() -> dict[str, Any]:
     elif body["method"] == "certificate_no" and set(body) == {"method", "certificate_no", "name"}:
         took_over = service.prove_by_certificate(user, body["certificate_no"], body["name"], now=now)
     else:
-        raise InvalidRequest("method 为 sms 时须提供 code；为 certificate_no 时须提供 certificate_no 和 name",
+        raise InvalidRequest(Text("method 为 sms 时须提供 code；为 certificate_no 时须提供 certificate_no 和 name",
+                                  "method sms needs code; method certificate_no needs certificate_no and name"),
                              details={"field": "method"})
     return {"identity_verified": True, "took_over": took_over}
 

@@ -13,6 +13,7 @@ from chalicelib.api.errors import handles_errors
 from chalicelib.api.requests import json_object
 from chalicelib.content import current_notice
 from chalicelib.domain.errors import InvalidRequest, Unauthorized
+from chalicelib.domain.text import Text
 from chalicelib.services import accounts
 from chalicelib.services.passwords import Identifier
 
@@ -86,9 +87,12 @@ def _identifier(body: dict[str, Any]) -> Identifier:
     """The username, or else the ID document: exactly one of the two."""
     by_username = "username" in body
     if by_username == ("id_type" in body or "id_number" in body):
-        raise InvalidRequest("请填写用户名，或证件类型和证件号码（二者选一）", details={"field": "username"})
+        raise InvalidRequest(Text("请填写用户名，或证件类型和证件号码（二者选一）",
+                                  "Enter either the username or the ID type and ID number, not both"),
+                             details={"field": "username"})
     if not by_username and not ("id_type" in body and "id_number" in body):
-        raise InvalidRequest("请同时填写证件类型和证件号码", details={"field": "id_number"})
+        raise InvalidRequest(Text("请同时填写证件类型和证件号码",
+                                  "Enter both the ID type and the ID number"), details={"field": "id_number"})
     return Identifier(username=body.get("username"), id_type=body.get("id_type"), id_number=body.get("id_number"))
 
 

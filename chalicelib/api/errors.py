@@ -1,5 +1,6 @@
 """One table from domain error to HTTP status and error code, and the pieces that make
-every error the API returns - ours and Chalice's own - look the same."""
+every error the API returns - ours and Chalice's own - look the same, with its message in the
+language of the request (`api.language`); codes never depend on it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any, TypeVar, cast
 
 from chalice.app import Response
 
+from chalicelib.api import language
 from chalicelib.domain import errors as e
+from chalicelib.domain.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -53,24 +56,27 @@ ERROR_TABLE: dict[type[e.DomainError], tuple[int, str]] = {
     e.FileNotReady: (503, "file_not_ready"),
 }
 
-INTERNAL_MESSAGE = "服务暂时不可用，请稍后再试"
+INTERNAL_MESSAGE = Text("服务暂时不可用，请稍后再试",
+                        "The service is unavailable for the moment; please try again later")
 
 # Errors API Gateway or Chalice produce before or around our views, by status.
-GATEWAY_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("invalid_request", "请求参数不正确"),
-    401: ("unauthorized", e.Unauthorized.message),
-    403: ("unauthorized", e.Unauthorized.message),
-    404: ("not_found", "接口不存在"),
-    405: ("method_not_allowed", "不支持该请求方法"),
-    413: ("document_too_large", e.DocumentTooLarge.message),
-    415: ("unsupported_media_type", e.UnsupportedMediaType.message),
-    429: ("rate_limited", e.RateLimited.message),
+GATEWAY_ERRORS: dict[int, tuple[str, Text]] = {
+    400: ("invalid_request", e.InvalidRequest.TEXT),
+    401: ("unauthorized", e.Unauthorized.TEXT),
+    403: ("unauthorized", e.Unauthorized.TEXT),
+    404: ("not_found", Text("接口不存在", "No such route")),
+    405: ("method_not_allowed", Text("不支持该请求方法", "Method not allowed")),
+    413: ("document_too_large", e.DocumentTooLarge.TEXT),
+    415: ("unsupported_media_type", e.UnsupportedMediaType.TEXT),
+    429: ("rate_limited", e.RateLimited.TEXT),
     500: ("internal_error", INTERNAL_MESSAGE),
 }
 
 
-def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
+def error_body(code: str, message: str | Text, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The API's error body; a `Text` is said in the request's language."""
+    text = message.in_language(language.current()) if isinstance(message, Text) else message
+    error: dict[str, Any] = {"code": code, "message": text}
     if details:
         error["details"] = details
     return {"error": error}
@@ -82,7 +88,7 @@ def error_response(error: e.DomainError) -> Response:
     retry_after = getattr(error, "retry_after_seconds", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    return Response(body=error_body(code, error.message, error.details), status_code=status, headers=headers)
+    return Response(body=error_body(code, error.text, error.details), status_code=status, headers=headers)
 
 
 def _lookup(cls: type[e.DomainError]) -> tuple[int, str]:

@@ -17,6 +17,7 @@ from chalicelib.domain.accounts import Caller
 from chalicelib.domain.annotations import Annotation
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.errors import InvalidRequest
+from chalicelib.domain.text import Text
 from chalicelib.services import annotating, certificates, efiles, verifying
 
 bp = Blueprint(__name__)
@@ -40,7 +41,8 @@ def _disposition() -> str:
     params: Any = bp.current_request.query_params or {}
     value = str(params.get("disposition") or "inline")
     if value not in {"inline", "attachment"}:
-        raise InvalidRequest("disposition 须为 inline 或 attachment", details={"field": "disposition"})
+        raise InvalidRequest(Text("disposition 须为 inline 或 attachment",
+                                  "disposition must be inline or attachment"), details={"field": "disposition"})
     return value
 
 
@@ -78,7 +80,8 @@ def list_annotations(certificate_id: str) -> dict[str, Any]:
 @bp.route("/certificates/{certificate_id}/annotations", methods=["POST"], authorizer=holder_token)
 @handles_errors
 def apply_for_annotation(certificate_id: str) -> Response:
-    body = json_object(bp.current_request, required={"scenario": str}, optional={"validity_days": int})
+    body = json_object(bp.current_request, required={"scenario": str},
+                       optional={"validity_days": int, "language": str})
     cert = _certificate(certificate_id)
     annotation = annotating.apply(cert, body, account_id=_holder().user_id, store=deps.repository().annotations,
                                   queue=deps.render_queue(), now=request_now())

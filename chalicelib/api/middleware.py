@@ -1,5 +1,5 @@
-"""HTTP middleware: one error format for Chalice's own errors, security headers on every
-answer, and CORS for the configured origins only."""
+"""HTTP middleware: the language of the answer, one error format for Chalice's own errors,
+security headers on every answer, and CORS for the configured origins only."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable
 from chalice.app import Request, Response
 
 from chalicelib import observability
+from chalicelib.api import language
 from chalicelib.api.errors import normalize_chalice_error
 from chalicelib.config import get_settings
 
@@ -24,7 +25,8 @@ CORS_HEADERS = "Authorization,Content-Type"
 def http_middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
     observability.correlate(str((request.context or {}).get("requestId", "")))
     try:
-        response = normalize_chalice_error(get_response(request))
+        with language.speaking(language.negotiate(request.headers.get("accept-language"))):
+            response = normalize_chalice_error(get_response(request))
     finally:
         observability.flush()
     for name, value in SECURITY_HEADERS.items():

@@ -1,4 +1,6 @@
-"""Routes anyone may call: health, the service notice and the scenario list."""
+"""Routes anyone may call: health, the service notice and the scenario list. The notice's and
+the scenarios' texts follow Accept-Language (api.language); codes and the notice's version
+never do."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from typing import Any
 
 from chalice.app import Blueprint
 
+from chalicelib.api import language
 from chalicelib.api.errors import handles_errors
 from chalicelib.content import current_notice, scenarios
 
@@ -21,11 +24,11 @@ def health() -> dict[str, Any]:
 @bp.route("/notice", methods=["GET"])
 @handles_errors
 def notice() -> dict[str, Any]:
-    n = current_notice()
-    return {"version": n.version, "title": n.title, "body": n.body}
+    return current_notice().view(language.current())
 
 
 @bp.route("/scenarios", methods=["GET"])
 @handles_errors
 def scenario_list() -> dict[str, Any]:
-    return {"items": [{"code": s.code, "name": s.name} for s in scenarios()]}
+    speaking = language.current()
+    return {"items": [{"code": s.code, "name": s.names.in_language(speaking)} for s in scenarios()]}

@@ -9,6 +9,7 @@ from typing import Any
 from chalice.app import Request
 
 from chalicelib.domain.errors import InvalidJson, InvalidRequest, UnsupportedMediaType
+from chalicelib.domain.text import Text
 
 MAX_JSON_BYTES = 64 * 1024
 
@@ -23,28 +24,32 @@ def json_object(request: Request, *, required: dict[str, type], optional: dict[s
         return {}
     content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
     if content_type != "application/json":
-        raise UnsupportedMediaType("请求内容类型须为 application/json")
+        raise UnsupportedMediaType(Text("请求内容类型须为 application/json",
+                                        "The Content-Type must be application/json"))
     if len(raw) > MAX_JSON_BYTES:
-        raise InvalidRequest("请求内容过大")
+        raise InvalidRequest(Text("请求内容过大", "The request body is too large"))
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidJson() from e
     if not isinstance(body, dict):
-        raise InvalidRequest("请求内容须为 JSON 对象")
+        raise InvalidRequest(Text("请求内容须为 JSON 对象", "The request body must be a JSON object"))
     unknown = sorted(set(body) - set(required) - set(optional))
     if unknown:
-        raise InvalidRequest(f"不支持的字段：{', '.join(unknown)}", details={"fields": unknown})
+        raise InvalidRequest(Text(f"不支持的字段：{', '.join(unknown)}",
+                                  f"Unknown fields: {', '.join(unknown)}"), details={"fields": unknown})
     for name, kind in {**required, **optional}.items():
         if name not in body or (name in optional and body[name] is None):
             if name in required:
-                raise InvalidRequest(f"缺少字段：{name}", details={"field": name})
+                raise InvalidRequest(Text(f"缺少字段：{name}", f"Missing field: {name}"), details={"field": name})
             continue
         value = body[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise InvalidRequest(f"字段类型不正确：{name}", details={"field": name})
+            raise InvalidRequest(Text(f"字段类型不正确：{name}",
+                                      f"Wrong type of field: {name}"), details={"field": name})
         if not _encodable(value):
-            raise InvalidRequest(f"字段含有无效字符：{name}", details={"field": name})
+            raise InvalidRequest(Text(f"字段含有无效字符：{name}",
+                                      f"Invalid characters in field: {name}"), details={"field": name})
     # An optional field given as null is a field not given.
     return {name: value for name, value in body.items() if value is not None}
 

@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Blueprint
 
 from chalicelib import deps
+from chalicelib.api import language
 from chalicelib.api.common import client_address, request_now
 from chalicelib.api.errors import handles_errors
 from chalicelib.api.requests import json_object
@@ -17,7 +18,8 @@ bp = Blueprint(__name__)
 
 def _verifier() -> Verifier:
     repo = deps.repository()
-    return Verifier(repo.verifications, repo, client_address(bp.current_request), request_now())
+    return Verifier(repo.verifications, repo, client_address(bp.current_request), request_now(),
+                    language=language.current())
 
 
 @bp.route("/verify/{code}", methods=["GET"])

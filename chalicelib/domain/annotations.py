@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from chalicelib.domain.errors import InvalidValidity
+from chalicelib.domain.errors import InvalidRequest, InvalidValidity
+from chalicelib.domain.text import Text
 
 QUOTA_LIMIT = 3
 QUOTA_WINDOW_DAYS = 90
@@ -47,6 +48,27 @@ _LABELS = {
 }
 
 
+class CopyLanguage(StrEnum):
+    """The language of an annotated copy: Chinese, or Chinese with English labels and an English
+    annotation block (中英文)."""
+
+    ZH = "zh"
+    ZH_EN = "zh-en"
+
+
+def parse_copy_language(value: object) -> CopyLanguage:
+    """`zh` or `zh-en`; missing means `zh`."""
+    if value is None:
+        return CopyLanguage.ZH
+    try:
+        return CopyLanguage(value) if isinstance(value, str) else CopyLanguage("")
+    except ValueError:
+        allowed = [c.value for c in CopyLanguage]
+        raise InvalidRequest(Text("language 须为 zh（中文）或 zh-en（中英文）",
+                                  "language must be zh (Chinese) or zh-en (Chinese and English)"),
+                             details={"field": "language", "allowed": allowed}) from None
+
+
 @dataclass(frozen=True)
 class Annotation:
     annotation_id: str
@@ -72,6 +94,7 @@ class Annotation:
     verification_count: int = 0
     # The account that applied for it (None for copies made before accounts had to prove).
     account_id: str | None = None
+    language: CopyLanguage = CopyLanguage.ZH
 
     def status_at(self, now: datetime) -> AnnotationStatus:
         if self.stored_status is AnnotationStatus.READY and self.valid_until is not None \

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.errors import DomainError
+from chalicelib.domain.text import Text
 
 # Rows per chunk: 2,000 rows load in a few seconds on DynamoDB (one BatchGetItem and one
 # transaction per 100 rows), far inside the import worker's 300 s.
@@ -67,7 +68,8 @@ class Layout:
 class BatchUnreadable(DomainError):
     """A batch file that has no usable header; its report says why."""
 
-    message = "文件第一行不是有效的表头（UTF-8 CSV，字段名以逗号分隔，以换行结束）"
+    TEXT = Text("文件第一行不是有效的表头（UTF-8 CSV，字段名以逗号分隔，以换行结束）",
+                "The first line is no valid header (UTF-8 CSV, field names separated by commas, ending in a newline)")
 
 
 def is_json_lines(name: str) -> bool:

@@ -86,6 +86,10 @@ class Certificate:
     latest_annotation_id: str | None = None
     # The annotation quota's slots in use (see annotations.free_slot), kept with the certificate.
     quota_slots: tuple[QuotaSlot, ...] = ()
+    # English names from the import's optional columns, printed beside the Chinese ones on a
+    # bilingual copy ("" when the issuer gave none).
+    qualification_en: str = ""
+    issuer_name_en: str = ""
 
     @property
     def kind(self) -> CertificateKind:

@@ -26,7 +26,10 @@ def height(rows: int) -> float:
     return max(17 + rows * ROW_STEP + 14, 13 + QR_SIDE + 14)
 
 
-def draw(page: Page, heading: str, rows: Sequence[tuple[str, str]], code: str, url: str, *, top: float) -> None:
+def draw(page: Page, heading: str, rows: Sequence[tuple[str, str]], code: str, url: str, *, top: float,
+         english: Sequence[str] | None = None) -> None:
+    """`english`, on a bilingual copy: the rows' English labels, then the code's, then the QR
+    code caption's."""
     pdf = page.pdf
     tall = height(len(rows))
     pdf.set_fill_color(*PAPER_TINT)
@@ -37,11 +40,11 @@ def draw(page: Page, heading: str, rows: Sequence[tuple[str, str]], code: str, u
     pdf.rect(LEFT - 4, top, RIGHT - LEFT + 8, 9, style="F")
     page.text(LEFT, top + 6.4, heading, size=12, color=WHITE, spacing=2.0)
     y = top + 17
-    for label, value in rows:
-        page.label(y, label, size=10.5)
+    for i, (label, value) in enumerate(rows):
+        page.label(y, label, size=10.5, en=english[i] if english else None)
         page.draw(VALUE_X, y, page.fit(label, value, size=12, min_size=8, width=VALUE_RIGHT - VALUE_X))
         y += ROW_STEP
-    page.label(y + 2, "验证码", size=10.5)
+    page.label(y + 2, "验证码", size=10.5, en=english[len(rows)] if english else None)
     with pdf.local_context():
         pdf.text_mode = TextMode.FILL_STROKE
         pdf.set_line_width(0.3)
@@ -51,5 +54,7 @@ def draw(page: Page, heading: str, rows: Sequence[tuple[str, str]], code: str, u
     qx, qy, qx2, _ = qr_box(top)
     page.qr(url, qx, qy, qx2 - qx)
     page.text((qx + qx2) / 2, qy + QR_SIDE + 5.0, "扫码查验", size=10, color=MUTED, align="C", spacing=1.0)
+    if english:
+        page.text((qx + qx2) / 2, qy + QR_SIDE + 8.5, english[len(rows) + 1], size=7, color=MUTED, align="C")
     lines = page.fit("查验网址", url, size=7.5, min_size=5, width=RIGHT - LEFT, max_lines=2)
     page.draw(LEFT, top + tall - 3.5 - lines.extra, lines, color=MUTED)

@@ -44,6 +44,7 @@ from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream
 from fpdf.syntax import Name, PDFArray, PDFContentStream, PDFString
 
 from chalicelib.domain.errors import RenderError
+from chalicelib.domain.text import Text
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
 _U32 = "I" if array("I").itemsize == 4 else "L"
@@ -322,7 +323,8 @@ class _Engine:
         if found is None:
             gid = self.proto.glyph_ids.get(ord(ch))
             if gid is None:
-                raise RenderError(f"字体无法显示以下字符，文件未生成：{ch}")
+                raise RenderError(Text(f"字体无法显示以下字符，文件未生成：{ch}",
+                                       f"The font cannot draw these characters, no file was made: {ch}"))
             found = self._outlines[ch] = (self.file.outline(gid), self.file.metrics(gid)[0])
         return found
 
@@ -371,7 +373,9 @@ class DocumentOutputProducer(OutputProducer):
     def _embed(self, font: DocumentFont) -> PDFFont:
         used = [(code, glyph) for glyph, code in font.subset.items() if glyph is not None]
         if font.missing_glyphs:
-            raise RenderError("字体无法显示以下字符：" + "".join(chr(c) for c in font.missing_glyphs))
+            raise RenderError(Text("字体无法显示以下字符：" + "".join(chr(c) for c in font.missing_glyphs),
+                                   "The font cannot draw these characters: "
+                                   + "".join(chr(c) for c in font.missing_glyphs)))
         used.sort(key=lambda item: item[0])
         # Code 0 is .notdef (fpdf2 reserves it, with a meaningless glyph_id): glyph 0.
         glyphs = [(code, 0 if code == 0 else glyph.glyph_id) for code, glyph in used]

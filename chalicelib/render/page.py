@@ -14,6 +14,7 @@ from fpdf.enums import TextMode
 
 from chalicelib.domain.clock import BEIJING
 from chalicelib.domain.errors import RenderError
+from chalicelib.domain.text import Text
 from chalicelib.render.fonts import DocumentFont, DocumentOutputProducer, engine, missing_glyphs
 
 TITLE = "专业技术人员职业资格电子证书"
@@ -33,6 +34,8 @@ LABEL_W = 24.0  # labels are spread over this width, as on a printed form
 VALUE_X = LEFT + LABEL_W + 8.0
 PT = 25.4 / 72  # mm per point
 SEAL_MM = 36.0  # the seal's diameter on both documents
+EN_LABEL_PT = 6.5  # English labels under the Chinese ones (a bilingual copy)
+MIN_STEP_BILINGUAL = 8.0  # rows closer than this would put an English label on the next row
 
 NO_DATE = datetime(1969, 12, 31, 19, tzinfo=UTC)
 
@@ -63,8 +66,14 @@ def check(fields: Iterable[tuple[str, str]]) -> None:
         for label, chars in problems
         if chars
     ]
+    named_en = [
+        ", ".join(f"“{ch}” (U+{ord(ch):04X})" for ch in sorted(chars)) + f" in {label}"
+        for label, chars in problems
+        if chars
+    ]
     if named:
-        raise RenderError(f"字体无法显示以下字符，文件未生成：{'；'.join(named)}")
+        raise RenderError(Text(f"字体无法显示以下字符，文件未生成：{'；'.join(named)}",
+                               f"The font cannot draw these characters, no file was made: {'; '.join(named_en)}"))
 
 
 def points(box: Box) -> tuple[float, float, float, float]:
@@ -109,10 +118,13 @@ def fit(label: str, text: str, *, size: float, min_size: float, width_mm: float,
         cut = len(rest)
         while cut > 1 and width(rest[:cut], size_fit) > width_mm:
             cut -= 1
+        if cut < len(rest) and rest[cut - 1].isascii() and rest[cut - 1].isalpha() and rest[cut].isascii() \
+                and rest[cut].isalpha() and (space := rest.rfind(" ", 0, cut)) > 0:
+            cut = space  # an English word is not cut in two
         lines.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
-        raise RenderError(f"{label}过长，无法排入证书版面")
+        raise RenderError(Text(f"{label}过长，无法排入证书版面", f"{label}: too long for the certificate's layout"))
     return Lines(size_fit, tuple(lines) or ("",))
 
 
@@ -197,7 +209,8 @@ class Page:
         if any(ord(ch) not in codepoints for ch in text):
             # The values were checked with their field names; this catches the layout's own words.
             missing = "".join(sorted({ch for ch in text if ord(ch) not in codepoints}))
-            raise RenderError(f"字体无法显示以下字符，文件未生成：{missing}")
+            raise RenderError(Text(f"字体无法显示以下字符，文件未生成：{missing}",
+                                   f"The font cannot draw these characters, no file was made: {missing}"))
         pdf = self.pdf
         pdf.set_font_size(size)
         pdf.set_text_color(*color)
@@ -211,13 +224,17 @@ class Page:
         for i, line in enumerate(lines.lines):
             self.text(x, y + i * lines.leading, line, size=lines.size, color=color, align=align)
 
-    def label(self, y: float, label: str, *, size: float) -> None:
-        """A label whose characters are spread evenly over LABEL_W, like 姓　　名, and a colon."""
+    def label(self, y: float, label: str, *, size: float, en: str | None = None) -> None:
+        """A label whose characters are spread evenly over LABEL_W, like 姓　　名, and a colon;
+        on a bilingual copy its English in small type below it (fitted to the label column)."""
         gap = 0.0
         if len(label) > 1:
             gap = (LABEL_W - width(label, size)) / (len(label) - 1) / PT
         self.text(LEFT, y, label, size=size, color=MUTED, spacing=max(gap, 0.0))
         self.text(LEFT + LABEL_W + 2.0, y, "：", size=size, color=MUTED)
+        if en:
+            lines = fit(en, en, size=EN_LABEL_PT, min_size=4.5, width_mm=VALUE_X - LEFT - 2.0)
+            self.draw(LEFT, y + size * PT * 0.95, lines, color=MUTED)
 
     def outlined(self, x: float, y: float, text: str, *, size: float, angle: float, about: tuple[float, float],
                  gray: float) -> str:
@@ -266,22 +283,25 @@ class Page:
         pdf.set_line_width(0.2)
         pdf.line(LEFT, 58.4, RIGHT, 58.4)
 
-    def fields(self, fields: Sequence[tuple[str, str]], *, top: float, bottom: float, step: float) -> float:
+    def fields(self, fields: Sequence[tuple[str, str]], *, top: float, bottom: float, step: float,
+               labels_en: Sequence[str] | None = None) -> float:
         """Label and value rows from baseline `top`, the last rule no lower than `bottom`;
-        rows move closer together when long values take a second line. The last rule's y."""
+        rows move closer together when long values take a second line (less close when English
+        labels sit under the Chinese ones). The last rule's y."""
         laid = [(label, fit(label, value, size=13.5, min_size=10, width_mm=RIGHT - VALUE_X, max_lines=2))
                 for label, value in fields]
         extra = sum(lines.extra for _, lines in laid)
         step = min(step, (bottom - 2.4 - top - extra) / max(len(laid) - 1, 1))
-        if step < 7.0:
-            raise RenderError("证书信息过长，无法排入证书版面")
+        if step < (MIN_STEP_BILINGUAL if labels_en else 7.0):
+            raise RenderError(Text("证书信息过长，无法排入证书版面",
+                                   "The certificate's details are too long for its layout"))
         pdf = self.pdf
         pdf.set_draw_color(*RULE)
         pdf.set_line_width(0.15)
         y = top
         rule = top
-        for label, lines in laid:
-            self.label(y, label, size=11)
+        for i, (label, lines) in enumerate(laid):
+            self.label(y, label, size=11, en=labels_en[i] if labels_en else None)
             self.draw(VALUE_X, y, lines)
             rule = y + 2.4 + lines.extra
             pdf.line(VALUE_X, rule, RIGHT, rule)
@@ -318,9 +338,12 @@ class Page:
         self.draw(RIGHT, signoff.top, signoff.issuer, align="R")
         self.text(RIGHT, signoff.issued_y, signoff.issued, size=Signoff.ISSUED_SIZE, align="R")
 
-    def footer(self, lines: Sequence[str], *, bottom: float = PAGE_H - 33) -> None:
-        """Centred lines of small print, the last one's baseline at `bottom`."""
-        y = bottom - 5 * (len(lines) - 1)
+    def footer(self, lines: Sequence[str], *, bottom: float = PAGE_H - 33, size: float = 9.0,
+               step: float = 5.0) -> None:
+        """Centred lines of small print, the last one's baseline at `bottom`, each fitted to the
+        frame's width."""
+        y = bottom - step * (len(lines) - 1)
         for line in lines:
-            self.text(PAGE_W / 2, y, line, size=9, color=MUTED, align="C")
-            y += 5
+            fitted = fit("页脚", line, size=size, min_size=5.5, width_mm=PAGE_W - 36)
+            self.text(PAGE_W / 2, y, fitted.lines[0], size=fitted.size, color=MUTED, align="C")
+            y += step

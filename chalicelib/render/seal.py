@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from chalicelib.domain.errors import RenderError
+from chalicelib.domain.text import Text
 from chalicelib.render.page import PT, SEAL_MM, SEAL_RED, Page, check, clean, width
 
 RING = 0.035  # the ring's width, as a share of the diameter
@@ -27,7 +28,7 @@ def seal_pdf(authority: str, diameter_mm: float = SEAL_MM) -> bytes:
     else on the page (transparent around the ring). The same arguments give the same bytes."""
     name = clean(authority)
     if not name:
-        raise RenderError("印章缺少发证机构名称")
+        raise RenderError(Text("印章缺少发证机构名称", "The seal has no issuing authority name"))
     if not 10 <= diameter_mm <= 100:
         raise ValueError("the seal's diameter must be 10 to 100 mm")
     check([("印章", name)])
@@ -78,4 +79,4 @@ def _name_layout(name: str, inside: float, diameter: float) -> tuple[float, floa
         size *= ARC_MAX / (step * count) * 0.98
         if size < NAME_MIN_PT:
             break
-    raise RenderError("发证机构名称过长，无法排入印章")
+    raise RenderError(Text("发证机构名称过长，无法排入印章", "The issuing authority name is too long for the seal"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pynamodb.connection import Connection
 
 from chalicelib.config import Settings
-from chalicelib.models import bind_models
+from chalicelib.models import bind_models, share_session
 from chalicelib.repositories.accounts import AccountRepository
 from chalicelib.repositories.annotations import AnnotationRepository
 from chalicelib.repositories.certificates import CertificateRepository
@@ -22,9 +22,9 @@ class Repository(CertificateRepository):
     """The certificates, and beside them the other repositories on one connection."""
 
     def __init__(self, settings: Settings) -> None:
-        bind_models(settings)
+        session = bind_models(settings)
         self._connection = Connection(region=settings.region)
-        _ = self._connection.client  # built once, before any thread needs it (see bind_models)
+        share_session(self._connection, session)  # built once, before any thread needs it (see bind_models)
         self._shards = settings.index_shards
         self.annotations = AnnotationRepository(self._connection, settings.index_shards)
         self.verifications = VerificationRepository(self._connection)

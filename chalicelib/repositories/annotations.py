@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.annotations import (
     Annotation,
     AnnotationStatus,
+    CopyLanguage,
     counts_until,
     retention_until,
 )
@@ -248,7 +249,7 @@ class AnnotationRepository:
 def _annotation_model(a: Annotation, shards: int) -> AnnotationModel:
     return AnnotationModel(
         a.annotation_id, certificate_id=a.certificate_id, holder_key=a.holder_key, account_id=a.account_id,
-        scenario=a.scenario,
+        scenario=a.scenario, language=a.language.value,
         validity_days=a.validity_days, status=a.stored_status.value,
         applied_at=a.applied_at.astimezone(UTC).isoformat(timespec="microseconds"),
         applied_on=beijing_date(a.applied_at).isoformat(), quota_slot=a.quota_slot,
@@ -265,4 +266,4 @@ def annotation_from(m: AnnotationModel) -> Annotation:
         annotation_no=m.annotation_no, verification_code=m.verification_code, file_sha256=m.file_sha256,
         file_key=m.file_key, withdrawn_at=m.withdrawn_at, failed_reason=m.failed_reason,
         render_started_at=m.render_started_at, verification_count=int(m.verification_count or 0),
-        account_id=m.account_id)
+        account_id=m.account_id, language=CopyLanguage(m.language or CopyLanguage.ZH))

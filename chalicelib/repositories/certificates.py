@@ -23,7 +23,10 @@ from chalicelib.repositories.base import conditional_failed, update_returning_no
 _LOAD_STATE = ["certificate_id", "row_digest", "row_stamp", "loaded_by"]
 _CERTIFICATE_FIELDS = ("certificate_no", "qualification", "level", "specialty", "holder_name", "id_type",
                        "id_number", "holder_key", "issued_on", "approved_on", "issuer_name", "issuer_contact",
-                       "status")
+                       "status", "qualification_en", "issuer_name_en")
+# Added after certificates were first loaded: in a row's digest only when given, so that the
+# digest of a row without them stays what it was (and reloading an old batch changes nothing).
+_ADDED_LATER = frozenset({"qualification_en", "issuer_name_en"})
 
 
 class CertificateRepository:
@@ -191,12 +194,14 @@ def _certificate_model(cert: Certificate, now: datetime) -> CertificateModel:
         id_type=cert.id_type, id_number=cert.id_number, holder_key=cert.holder_key,
         issued_on=cert.issued_on.isoformat(), approved_on=cert.approved_on.isoformat(),
         issuer_name=cert.issuer_name, issuer_contact=cert.issuer_contact, status=cert.status.value,
+        qualification_en=cert.qualification_en or None, issuer_name_en=cert.issuer_name_en or None,
         updated_at=now)
 
 
 def _digest(model: CertificateModel) -> str:
     """The values a batch row gives a certificate, hashed (a changed value, a changed digest)."""
-    values = [getattr(model, name) for name in _CERTIFICATE_FIELDS]
+    values: list[Any] = [getattr(model, name) for name in _CERTIFICATE_FIELDS if name not in _ADDED_LATER]
+    values += [[name, value] for name in sorted(_ADDED_LATER) if (value := getattr(model, name))]
     return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
 
 
@@ -216,6 +221,7 @@ def certificate_from(model: CertificateModel) -> Certificate:
         holder_key=model.holder_key, issued_on=date.fromisoformat(model.issued_on),
         approved_on=date.fromisoformat(model.approved_on), issuer_name=model.issuer_name,
         issuer_contact=model.issuer_contact, status=CertificateStatus(model.status),
+        qualification_en=model.qualification_en or "", issuer_name_en=model.issuer_name_en or "",
         file_code=model.file_code, file_key=model.file_key, file_sha256=model.file_sha256,
         file_printed=model.file_printed, file_verification_count=int(model.file_verification_count or 0),
         latest_annotation_id=model.latest_annotation_id,

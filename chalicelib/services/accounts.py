@@ -31,6 +31,7 @@ from chalicelib.domain.errors import (
     Unauthorized,
     WrongPassword,
 )
+from chalicelib.domain.text import Text
 from chalicelib.notify import Message
 from chalicelib.security import TokenClaims
 
@@ -209,9 +210,9 @@ def authenticate(token: str, *, store: AccountStore, signer: Signer,
     claims = signer.read(token, now)
     state, revoked = store.session(claims.user_id, claims.jti, now)
     if revoked:
-        raise Unauthorized("已退出登录，请重新登录")
+        raise Unauthorized(Text("已退出登录，请重新登录", "You have logged out; please log in again"))
     if state is None or state.generation != claims.generation:
-        raise Unauthorized("登录已失效，请重新登录")
+        raise Unauthorized(Text("登录已失效，请重新登录", "Your session has ended; please log in again"))
     return claims, state.caller
 
 
@@ -220,7 +221,7 @@ def refresh(claims: TokenClaims, *, store: AccountStore, signer: Signer, now: da
     user = current_user(claims.user_id, store=store, now=now)
     token, fresh = signer.issue(user.user_id, now, generation=claims.generation, session=claims)
     if fresh.expires_at <= now:
-        raise Unauthorized("登录已过期，请重新登录")
+        raise Unauthorized(Text("登录已过期，请重新登录", "Your session has expired; please log in again"))
     return Session(access_token=token, expires_in=int((fresh.expires_at - now).total_seconds()), user=user)
 
 

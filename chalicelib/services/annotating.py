@@ -15,6 +15,7 @@ from chalicelib.domain.annotations import (
     format_code,
     free_slot,
     new_annotation_id,
+    parse_copy_language,
     parse_validity,
     quota,
 )
@@ -33,6 +34,7 @@ from chalicelib.domain.errors import (
     InvalidScenario,
     NotFound,
 )
+from chalicelib.domain.text import Text
 
 
 class AnnotationStore(Protocol):
@@ -70,6 +72,7 @@ def apply(cert: Certificate, body: dict[str, Any], *, account_id: str, store: An
     if scenario is None:
         raise InvalidScenario(details={"field": "scenario"})
     validity_days = parse_validity(body.get("validity_days"))
+    language = parse_copy_language(body.get("language"))
     today = beijing_date(now)
     for _ in range(MAX_CLAIM_ATTEMPTS):
         if not cert.is_valid:
@@ -79,18 +82,19 @@ def apply(cert: Certificate, body: dict[str, Any], *, account_id: str, store: An
             q = quota(cert.quota_slots, today)
             next_on = q.next_available_on.isoformat() if q.next_available_on else None
             raise AnnotationQuotaExceeded(
-                f"90 日内同一证书最多可申请 3 次加注，{next_on} 起可再次申请",
+                Text(f"90 日内同一证书最多可申请 3 次加注，{next_on} 起可再次申请",
+                     f"A certificate can be annotated at most 3 times in 90 days; apply again from {next_on}"),
                 details={"next_available_on": next_on})
         annotation = Annotation(
             annotation_id=new_annotation_id(), certificate_id=cert.certificate_id, holder_key=cert.holder_key,
             scenario=scenario.code, validity_days=validity_days, stored_status=AnnotationStatus.PENDING,
-            applied_at=now, quota_slot=slot, account_id=account_id)
+            applied_at=now, quota_slot=slot, account_id=account_id, language=language)
         try:
             store.create_annotation(annotation, today)
         except ConcurrentUpdate:
             fresh = store.certificate(cert.certificate_id)
             if fresh is None or fresh.holder_key != cert.holder_key:
-                raise NotFound("未找到该证书") from None
+                raise NotFound(Text("未找到该证书", "Certificate not found")) from None
             cert = fresh
             continue
         _queue_or_give_back(annotation, store=store, queue=queue)
@@ -112,7 +116,7 @@ def _queue_or_give_back(annotation: Annotation, *, store: AnnotationStore, queue
 def owned_annotation(annotation_id: str, holder_key: str, *, store: AnnotationStore) -> Annotation:
     annotation = store.annotation(annotation_id)
     if annotation is None or annotation.holder_key != holder_key:
-        raise NotFound("未找到该加注件")
+        raise NotFound(Text("未找到该加注件", "Annotated copy not found"))
     return annotation
 
 
@@ -184,6 +188,7 @@ def view(a: Annotation, now: datetime, links: Links) -> dict[str, Any]:
         "certificate_id": a.certificate_id,
         "scenario": a.scenario,
         "validity_days": a.validity_days,
+        "language": a.language.value,
         "status": status.value,
         "status_label": status.label,
         "applied_at": iso(a.applied_at),

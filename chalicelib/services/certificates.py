@@ -10,6 +10,7 @@ from chalicelib.domain.accounts import Caller
 from chalicelib.domain.annotations import format_code
 from chalicelib.domain.certificates import Certificate
 from chalicelib.domain.errors import IdentityNotVerified, NotFound, NoticeNotAccepted
+from chalicelib.domain.text import Text
 
 
 class CertificateStore(Protocol):
@@ -37,7 +38,7 @@ def owned(caller: Caller, certificate_id: str, *, notice: Notice, store: Certifi
     key = holder_key(caller, notice)
     cert = store.certificate(certificate_id)
     if cert is None or cert.holder_key != key:
-        raise NotFound("未找到该证书")
+        raise NotFound(Text("未找到该证书", "Certificate not found"))
     return cert
 
 

@@ -13,6 +13,7 @@ from chalicelib.domain import identity
 from chalicelib.domain.accounts import User
 from chalicelib.domain.codes import CODE_LIFETIME, Purpose
 from chalicelib.domain.errors import IdentityNotVerified, InvalidRequest, WrongPassword
+from chalicelib.domain.text import Text
 from chalicelib.notify import Message
 from chalicelib.services import accounts
 from chalicelib.services.codes import Codes, Destination
@@ -32,7 +33,8 @@ class NewContact:
     @classmethod
     def parse(cls, channel: str, value: str) -> NewContact:
         if channel not in CHANNELS:
-            raise InvalidRequest("channel 须为 phone 或 email", details={"field": "channel"})
+            raise InvalidRequest(Text("channel 须为 phone 或 email",
+                                      "channel must be phone or email"), details={"field": "channel"})
         if channel == "phone":
             return cls(channel, _field(identity.validate_phone, value))
         return cls(channel, _field(identity.validate_email, value))
@@ -50,7 +52,7 @@ def _field(validate: Callable[[str], str], value: str) -> str:
     try:
         return validate(value)
     except InvalidRequest as e:
-        raise InvalidRequest(e.message, details={"field": "value"}) from e
+        raise InvalidRequest(e.text, details={"field": "value"}) from e
 
 
 @dataclass(frozen=True)

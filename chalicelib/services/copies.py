@@ -10,6 +10,7 @@ from dataclasses import fields
 from typing import Any
 
 from chalicelib import render
+from chalicelib.domain.annotations import CopyLanguage
 from chalicelib.domain.certificates import Certificate
 from chalicelib.services.efiles import FileFacts
 from chalicelib.services.rendering import CopyFacts
@@ -25,7 +26,9 @@ def annotated_copy(facts: CopyFacts) -> render.AnnotatedCopy:
     return render.AnnotatedCopy(
         **_content(facts.certificate), annotation_no=facts.annotation_no, scenario_name=facts.scenario_name,
         valid_from=facts.ready_at, valid_until=facts.valid_until, annotated_at=facts.ready_at,
-        verification_code=facts.verification_code, verify_url=facts.verify_url)
+        verification_code=facts.verification_code, verify_url=facts.verify_url,
+        bilingual=facts.language is CopyLanguage.ZH_EN, scenario_name_en=facts.scenario_name_en,
+        qualification_en=facts.certificate.qualification_en, issuer_name_en=facts.certificate.issuer_name_en)
 
 
 def render_copy(facts: CopyFacts) -> bytes:

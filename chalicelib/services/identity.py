@@ -27,6 +27,7 @@ from chalicelib.domain.errors import (
     ProofFailed,
     RateLimited,
 )
+from chalicelib.domain.text import Text
 from chalicelib.services import accounts
 from chalicelib.services.codes import Codes, Destination
 
@@ -84,7 +85,8 @@ class Identity:
     def prove_by_certificate(self, user: User, certificate_no: str, name: str, *, now: datetime) -> bool:
         for field, value in (("certificate_no", certificate_no), ("name", name)):
             if not value.strip():
-                raise InvalidRequest("请填写证书编号和姓名", details={"field": field})
+                raise InvalidRequest(Text("请填写证书编号和姓名",
+                                          "Enter the certificate number and the name"), details={"field": field})
         # Counted as a failure before it is checked (and taken back if it proves the document), so
         # that proofs sent at once pass one by one through the count.
         key = f"proof#{user.id_hash}"

@@ -23,12 +23,15 @@ from chalicelib.domain.certificates import (
 )
 from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.errors import DomainError
+from chalicelib.domain.text import Text
 
 FIELDS = ("certificate_no", "qualification", "level", "specialty", "holder_name", "id_type", "id_number",
-          "issued_on", "approved_on", "issuer_name", "issuer_contact", "status", "phone")
+          "issued_on", "approved_on", "issuer_name", "issuer_contact", "status", "phone",
+          "qualification_en", "issuer_name_en")
 # `phone` is the holder's mobile phone as the issuing authority has it on record; a file
-# without the column is accepted too.
-OPTIONAL = {"level", "specialty", "phone"}
+# without the column is accepted too. `qualification_en` and `issuer_name_en` are the English
+# names printed beside the Chinese ones on a bilingual copy.
+OPTIONAL = {"level", "specialty", "phone", "qualification_en", "issuer_name_en"}
 
 
 class CertificateWriter(Protocol):
@@ -64,6 +67,8 @@ class ImportReport:
 
 class RowError(DomainError):
     """A row of an import file cannot be loaded."""
+
+    TEXT = Text("该行无法导入", "The row cannot be loaded")
 
 
 def read_rows(name: str, lines: Iterable[str], *, fieldnames: list[str] | None = None,
@@ -122,32 +127,36 @@ def parse_row(row: dict[str, Any], *, id_hash: IdHash, today: date,
               renderable: Callable[[str], set[str]] | None = None) -> Row:
     values = {k: ("" if row.get(k) is None else str(row.get(k))).strip() for k in FIELDS}
     if any("\ufffd" in value for value in values.values()):
-        raise RowError("该行含有无法识别的字符（文件须为 UTF-8 编码）")
+        raise RowError(Text("该行含有无法识别的字符（文件须为 UTF-8 编码）",
+                            "The row has characters that cannot be read (the file must be UTF-8)"))
     if None in row:  # csv.DictReader's key for the values past the header's columns
-        raise RowError("该行的字段多于表头")
+        raise RowError(Text("该行的字段多于表头", "The row has more fields than the header"))
     unknown = sorted(str(k) for k in set(row) - set(FIELDS))
     if unknown:
-        raise RowError(f"不支持的字段：{', '.join(unknown)}")
+        raise RowError(Text(f"不支持的字段：{', '.join(unknown)}", f"Unknown fields: {', '.join(unknown)}"))
     missing = [k for k in FIELDS if k not in OPTIONAL and not values[k]]
     if missing:
-        raise RowError(f"缺少必填字段：{', '.join(missing)}")
+        raise RowError(Text(f"缺少必填字段：{', '.join(missing)}", f"Missing required fields: {', '.join(missing)}"))
     id_type = identity.parse_id_type(values["id_type"])
     id_number = identity.normalize_id_number(id_type, values["id_number"], today=today)
     phone = identity.validate_phone(values["phone"]) if values["phone"] else None
     issued_on = _date(values["issued_on"], "issued_on")
     approved_on = _date(values["approved_on"], "approved_on")
     if issued_on > today:
-        raise RowError("签发日期不能晚于今天")
+        raise RowError(Text("签发日期不能晚于今天", "issued_on may not be after today"))
     try:
         status = CertificateStatus(values["status"])
     except ValueError as e:
-        raise RowError("状态须为 valid、cancelled 或 revoked") from e
+        raise RowError(Text("状态须为 valid、cancelled 或 revoked",
+                            "status must be valid, cancelled or revoked")) from e
     if renderable is not None:
         text = "".join(values[k] for k in ("qualification", "level", "specialty", "holder_name", "issuer_name",
-                                             "issuer_contact", "certificate_no"))
+                                             "issuer_contact", "certificate_no", "qualification_en",
+                                             "issuer_name_en"))
         missing_glyphs = renderable(text)
         if missing_glyphs:
-            raise RowError(f"以下字符无法在证书中显示：{''.join(sorted(missing_glyphs))}")
+            chars = "".join(sorted(missing_glyphs))
+            raise RowError(Text(f"以下字符无法在证书中显示：{chars}", f"These characters cannot be printed: {chars}"))
     return Row(phone=phone, certificate=Certificate(
         certificate_id=certificate_id_for(values["certificate_no"]),
         certificate_no=values["certificate_no"], qualification=values["qualification"],
@@ -155,6 +164,7 @@ def parse_row(row: dict[str, Any], *, id_hash: IdHash, today: date,
         id_type=id_type.value, id_number=id_number, holder_key=id_hash(id_type.value, id_number),
         issued_on=issued_on, approved_on=approved_on, issuer_name=values["issuer_name"],
         issuer_contact=values["issuer_contact"], status=status,
+        qualification_en=values["qualification_en"], issuer_name_en=values["issuer_name_en"],
         # An electronic file's code, kept by the store if the certificate has one already. The file
         # itself is rendered when it is first asked for, so a batch renders nothing.
         file_code=new_verification_code() if kind_for(issued_on) is CertificateKind.E_FILE else None))
@@ -164,7 +174,7 @@ def _date(text: str, name: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as e:
-        raise RowError(f"{name} 不是有效日期（YYYY-MM-DD）") from e
+        raise RowError(Text(f"{name} 不是有效日期（YYYY-MM-DD）", f"{name} is not a valid date (YYYY-MM-DD)")) from e
 
 
 # Rows written together: one BatchGetItem and at most one transaction per group.

@@ -16,6 +16,7 @@ from chalicelib.domain.accounts import Contacts, IdDocument, User
 from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.codes import Purpose
 from chalicelib.domain.errors import InvalidCode, InvalidIdNumber, InvalidRequest
+from chalicelib.domain.text import Text
 from chalicelib.services import accounts
 from chalicelib.services.accounts import Hasher
 from chalicelib.services.codes import Codes, Destination
@@ -88,12 +89,14 @@ class PasswordReset:
                 return user.user_id, Destination("email", user.verified_email), user.user_id
             return user.user_id, Destination("sms", None, nowhere), user.user_id
         if who.id_type is None or who.id_number is None:
-            raise InvalidRequest("请填写用户名，或证件类型和证件号码", details={"field": "username"})
+            raise InvalidRequest(Text("请填写用户名，或证件类型和证件号码",
+                                      "Enter the username, or the ID type and ID number"),
+                                 details={"field": "username"})
         id_type = identity.parse_id_type(who.id_type)
         try:
             number = identity.normalize_id_number(id_type, who.id_number, today=beijing_date(now))
         except InvalidIdNumber as e:  # the contract names invalid_request here; the message says why
-            raise InvalidRequest(e.message, details={"field": "id_number"}) from e
+            raise InvalidRequest(e.text, details={"field": "id_number"}) from e
         holder_key = self.id_hash(id_type.value, number)
         document = self.accounts.document(holder_key)
         nowhere = "document:" + holder_key

@@ -49,7 +49,7 @@ class ReminderReport:
 def remind(*, store: ReminderStore, directory: Directory, accounts: Holders, outbox: Outbox,
            now: datetime) -> ReminderReport:
     """Reminders go to the proven account's verified contacts only (rule 9), through the
-    notify queue."""
+    notify queue: one message each, by e-mail if the account has one, else by SMS."""
     return ReminderReport(expiring=_expiring(store, directory, accounts, outbox, now),
                           announced=_announce(directory, accounts, outbox))
 
@@ -71,7 +71,7 @@ def _expiring(store: ReminderStore, directory: Directory, accounts: Holders, out
             assert annotation.valid_until is not None
             until = beijing_date(annotation.valid_until)
             try:
-                tell(Contacts.of(user), outbox, subject="加注件即将到期",
+                tell(Contacts.of(user).one(), outbox, subject="加注件即将到期",
                      text=f"您的{cert.qualification}证书（{cert.certificate_no}）加注件将于 {until} 到期，"
                           f"到期后将无法查看、下载和查验。如需继续使用，请登录后重新申请加注。")
             except Exception:
@@ -94,7 +94,7 @@ def _announce(directory: Directory, accounts: Holders, outbox: Outbox) -> int:
         if not claimed or user is None or not Contacts.of(user):
             continue
         names = [cert.qualification for c in claimed if (cert := directory.certificate(c)) is not None]
-        tell(Contacts.of(user), outbox, subject="您有新的职业资格证书",
+        tell(Contacts.of(user).one(), outbox, subject="您有新的职业资格证书",
              text=f"您有 {len(claimed)} 本新的职业资格证书（{'、'.join(names)}）可以查询，请登录后查看。")
         told += 1
     return told

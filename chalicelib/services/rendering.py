@@ -26,6 +26,7 @@ from chalicelib import observability
 from chalicelib.content import scenario_named
 from chalicelib.domain.annotations import (
     Annotation,
+    CopyLanguage,
     annotation_number,
     format_code,
     new_verification_code,
@@ -71,6 +72,8 @@ class CopyFacts:
     valid_until: datetime
     verification_code: str
     verify_url: str
+    language: CopyLanguage = CopyLanguage.ZH
+    scenario_name_en: str = ""
 
 
 Renderer = Callable[[CopyFacts], bytes]
@@ -100,7 +103,8 @@ def render_annotation(annotation_id: str, *, store: RenderStore, certificates: C
         certificate=cert, annotation_no=annotation_number(beijing_date(ready_at), claimed.annotation_id),
         scenario_name=scenario.name if scenario else claimed.scenario, ready_at=ready_at, valid_until=until,
         verification_code=format_code(claimed.verification_code),
-        verify_url=verify_url(claimed.verification_code))
+        verify_url=verify_url(claimed.verification_code), language=claimed.language,
+        scenario_name_en=scenario.name_en if scenario else "")
     key = annotation_key(annotation_id)
     # An earlier attempt fixed the render time (this one did not): it may have uploaded before
     # it died. Its file is the copy, whatever this attempt would render (and the TSA need not

@@ -27,6 +27,7 @@ from chalicelib.domain.errors import (
     UnknownDocument,
 )
 from chalicelib.domain.revisions import Modification, candidate_prefixes, prefix_digests
+from chalicelib.domain.text import DEFAULT_LANGUAGE, Language, Text
 from chalicelib.domain.verification import (
     MISS_LIMIT,
     WINDOW,
@@ -71,8 +72,10 @@ class CertificateLookup(Protocol):
 
 class Verifier:
     def __init__(self, store: VerificationStore, certificates: CertificateLookup, client: str,
-                 now: datetime, examine: Examine = pdf_changes.changes_after) -> None:
+                 now: datetime, examine: Examine = pdf_changes.changes_after,
+                 language: Language = DEFAULT_LANGUAGE) -> None:
         self.store = store
+        self.language = language  # of the display texts in the answer (the scenario's name)
         self.examine = examine
         self.certificates = certificates
         self.window = window_at(now)
@@ -118,7 +121,7 @@ class Verifier:
             # The verifier still gets the answer; an operator sees the entries lost this way.
             observability.count("VerificationsUnlogged")
         observability.count(f"Verifications{result.value.title()}")
-        return verification_view(result, document, cert)
+        return verification_view(result, document, cert, self.language)
 
     def _outcome(self, document: IssuedDocument | None, cert: Certificate | None,
                  channel: Channel) -> dict[str, Any] | None:
@@ -172,7 +175,8 @@ class Verifier:
 
     def batch(self, codes: list[Any]) -> dict[str, Any]:
         if not 1 <= len(codes) <= MAX_BATCH or not all(isinstance(c, str) for c in codes):
-            raise InvalidRequest(f"codes 须为 1 至 {MAX_BATCH} 个验证码", details={"field": "codes"})
+            raise InvalidRequest(Text(f"codes 须为 1 至 {MAX_BATCH} 个验证码",
+                                      f"codes must be 1 to {MAX_BATCH} verification codes"), details={"field": "codes"})
         self._check_throttle(self.store.misses(self.client_key))
         # Each code is checked once, however often it is repeated, and each position answered.
         keys = [_batch_key(raw) for raw in codes]
@@ -196,7 +200,10 @@ def _batch_key(raw: str) -> tuple[str | None, str]:
     return (code, "") if code else (None, raw)
 
 
-def verification_view(result: VerificationResult, document: IssuedDocument, cert: Certificate) -> dict[str, Any]:
+def verification_view(result: VerificationResult, document: IssuedDocument, cert: Certificate,
+                      language: Language = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """The answer of a check. Codes and the issuer's own values never change with `language`;
+    the display texts of the service (the scenario's name) are in it."""
     return {
         "result": result.value,
         "kind": document.kind.value,
@@ -212,15 +219,15 @@ def verification_view(result: VerificationResult, document: IssuedDocument, cert
             "issued_on": cert.issued_on.isoformat(),
             "issuer": cert.issuer_name,
         },
-        "annotation": None if document.annotation is None else _annotation_view(document.annotation),
+        "annotation": None if document.annotation is None else _annotation_view(document.annotation, language),
     }
 
 
-def _annotation_view(a: Annotation) -> dict[str, Any]:
+def _annotation_view(a: Annotation, language: Language) -> dict[str, Any]:
     scenario = scenario_named(a.scenario)
     return {
         "annotation_no": a.annotation_no,
-        "scenario": scenario.name if scenario else a.scenario,
+        "scenario": scenario.names.in_language(language) if scenario else a.scenario,
         "valid_from": iso(a.valid_from),
         "valid_until": iso(a.valid_until),
     }
@@ -244,6 +251,7 @@ def copy_log(annotation: Annotation, *, store: LogReader) -> dict[str, Any]:
 def file_log(cert: Certificate, *, store: LogReader) -> dict[str, Any]:
     """The checks of an older certificate's electronic file (an e-certificate has none)."""
     if cert.kind is not CertificateKind.E_FILE:
-        raise NotFound("电子证书没有证书电子文件；查验记录见其加注件")
+        raise NotFound(Text("电子证书没有证书电子文件；查验记录见其加注件",
+                            "An e-certificate has no electronic file; its checks are listed with its annotated copies"))
     return holder_log(IssuedDocument.e_file(cert.certificate_id), cert.file_verification_count, store=store)
 

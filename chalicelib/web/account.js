@@ -5,19 +5,21 @@
 // which the API allows only to proven accounts.
 
 import { api, ApiError, session } from "./api.js";
-import { announce, badge, busy, facts, field, h, replace, showMessage, uid } from "./dom.js";
-import { IDENTITY_LABELS, ID_TYPE_LABELS, PASSWORD_HINT, waitText } from "./format.js";
+import { announce, badge, busy, facts, field, h, replace, showMessage, token, uid } from "./dom.js";
+import { idTypeLabel, identityLabel, waitText } from "./format.js";
+import { t } from "./i18n.js";
 import { RESEND_SECONDS, SIX_DIGITS, checkFields, clearFormErrors, codeInput, countdown, errorSlot, formFields,
   leave, loadMe, loadView, mount, showError, showFormError, state, waiting } from "./view.js";
 
-const CHANNEL_LABELS = { phone: "手机号码", email: "电子邮箱" };
+const CHANNELS = ["phone", "email"];
+const channelName = (channel) => t(`account.${channel}`);
 
 export async function showAccountPage(seq) {
-  const body = h("div", null, h("p", { class: "loading" }, "正在加载…"));
+  const body = h("div", null, h("p", { class: "loading" }, t("common.loading")));
   mount(h("section", { "aria-labelledby": "account-title" },
-    h("p", null, h("a", { class: "back-link", href: "#/certificates" }, "返回证书列表")),
-    h("h1", { id: "account-title", tabindex: "-1" }, "我的账户"),
-    body), "我的账户");
+    h("p", null, h("a", { class: "back-link", href: "#/certificates" }, t("common.back_to_list"))),
+    h("h1", { id: "account-title", tabindex: "-1" }, t("account.title")),
+    body), t("account.title"));
   const me = await loadView(body, seq, loadMe);
   if (me === undefined) return;
   const profile = h("div", null, profileFacts(me));
@@ -30,11 +32,11 @@ export async function showAccountPage(seq) {
     }
   };
   replace(body,
-    card("账户信息", profile),
+    card(t("account.info"), profile),
     passwordCard(),
-    me.identity_verified ? contactCard(refresh) : card("修改手机号码、电子邮箱",
-      h("p", null, "完成身份核验后，方可添加或修改手机号码、电子邮箱。"),
-      h("div", { class: "actions" }, h("a", { class: "btn btn-secondary", href: "#/identity" }, "身份核验"))),
+    me.identity_verified ? contactCard(refresh) : card(t("account.contact_title"),
+      h("p", null, t("account.contact_locked")),
+      h("div", { class: "actions" }, h("a", { class: "btn btn-secondary", href: "#/identity" }, t("account.identity")))),
     logoutAllCard(),
     exportCard(me),
     deleteCard());
@@ -52,21 +54,21 @@ function passwordInput(name, autocomplete) {
 // ---------------------------------------------------------------- profile
 
 function contact(masked, verified) {
-  if (!masked) return "未填写";
-  return [masked, " ", verified ? badge("已验证", "ok") : badge("未验证", "muted")];
+  if (!masked) return t("account.not_filled");
+  return [token(masked), " ", verified ? badge(t("account.verified"), "ok") : badge(t("account.unverified"), "muted")];
 }
 
 function profileFacts(me) {
   return facts([
-    ["用户名", me.username],
-    ["姓名", me.name],
-    ["证件类型", ID_TYPE_LABELS[me.id_type] || me.id_type],
-    ["证件号码", me.id_number_masked],
-    ["手机号码", contact(me.phone_masked, me.phone_verified)],
-    ["电子邮箱", contact(me.email_masked, me.email_verified)],
-    ["身份核验", me.identity_verified
-      ? badge(IDENTITY_LABELS[me.identity_method] || "已核验", "ok")
-      : [badge("未核验", "busy"), " ", h("a", { href: "#/identity" }, "去核验")]],
+    [t("account.username"), me.username],
+    [t("account.name"), me.name],
+    [t("account.id_type"), idTypeLabel(me.id_type)],
+    [t("account.id_number"), token(me.id_number_masked)],
+    [t("account.phone"), contact(me.phone_masked, me.phone_verified)],
+    [t("account.email"), contact(me.email_masked, me.email_verified)],
+    [t("account.identity"), me.identity_verified
+      ? badge(identityLabel(me.identity_method), "ok")
+      : [badge(t("account.identity_unverified"), "busy"), " ", h("a", { href: "#/identity" }, t("account.go_verify"))]],
   ]);
 }
 
@@ -74,17 +76,17 @@ function profileFacts(me) {
 
 function passwordCard() {
   const done = h("p", { class: "form-success", hidden: true });
-  const submit = h("button", { type: "submit", class: "btn btn-primary" }, "修改密码");
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, t("account.password_submit"));
   const form = h("form", { novalidate: true },
-    field("当前密码", passwordInput("current_password", "current-password")),
-    field("新密码", passwordInput("new_password", "new-password"), PASSWORD_HINT),
+    field(t("account.current_password"), passwordInput("current_password", "current-password")),
+    field(t("account.new_password"), passwordInput("new_password", "new-password"), t("password.hint")),
     h("div", { class: "actions" }, submit),
     done, errorSlot());
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     clearFormErrors(form);
     showMessage(done, "");
-    if (!checkFields(form, [["current_password", "请输入当前密码"], ["new_password", "请输入新密码"]])) return;
+    if (!checkFields(form, [["current_password", t("account.need_current_password")], ["new_password", t("account.need_new_password")]])) return;
     const fields = formFields(form);
     busy(submit, async () => {
       let login;
@@ -96,35 +98,38 @@ function passwordCard() {
         return;
       }
       // Every other session ended; this one goes on with the token of the new login answer.
-      session.set(login.access_token);
+      session.set(login);
       form.reset();
-      const text = "密码已修改。其他设备上的登录已失效，本设备保持登录。";
+      const text = t("account.password_done");
       showMessage(done, text);
       announce(text);
     });
   });
-  return card("修改密码", h("p", { class: "hint" }, "修改后，其他设备上的登录随即失效。"), form);
+  return card(t("account.password_title"), h("p", { class: "hint" }, t("account.password_hint")), form);
 }
 
 // ---------------------------------------------------------------- phone and e-mail
 
 function contactCard(refresh) {
-  const choices = Object.entries(CHANNEL_LABELS).map(([value, label], i) =>
-    h("label", { class: "choice" }, h("input", { type: "radio", name: "channel", value, checked: i === 0 }), label));
-  const valueField = field("新手机号码", h("input", { name: "value", required: true }));
+  const choices = CHANNELS.map((value, i) =>
+    h("label", { class: "choice" }, h("input", { type: "radio", name: "channel", value, checked: i === 0 }),
+      channelName(value)));
+  const valueField = field(t("account.new_value", { channel: channelName("phone") }),
+    h("input", { name: "value", required: true }));
   const valueInput = valueField.querySelector("input");
-  const ask = h("button", { type: "submit", class: "btn btn-primary", "data-label": "获取验证码" }, "获取验证码");
+  const ask = h("button", { type: "submit", class: "btn btn-primary", "data-label": t("common.get_code") },
+    t("common.get_code"));
   const askForm = h("form", { novalidate: true },
-    h("fieldset", { class: "field choices" }, h("legend", null, "修改项目"), choices),
+    h("fieldset", { class: "field choices" }, h("legend", null, t("account.contact_what")), choices),
     valueField,
-    field("当前密码", passwordInput("password", "current-password")),
+    field(t("account.current_password"), passwordInput("password", "current-password")),
     h("div", { class: "actions" }, ask),
     errorSlot());
   const chosen = () => formFields(askForm).channel;
   // One input for the new address, made a phone number's or an e-mail address's by the choice.
   const fit = () => {
     const phone = chosen() === "phone";
-    valueField.querySelector("label").textContent = `新${CHANNEL_LABELS[chosen()]}`;
+    valueField.querySelector("label").textContent = t("account.new_value", { channel: channelName(chosen()) });
     Object.entries({ type: phone ? "tel" : "email", inputmode: phone ? "tel" : "email",
       autocomplete: phone ? "tel" : "email", maxlength: phone ? "20" : "254" })
       .forEach(([name, value]) => valueInput.setAttribute(name, value));
@@ -139,13 +144,13 @@ function contactCard(refresh) {
   }
 
   const sent = h("p", { class: "note" });
-  const resend = h("button", { type: "button", class: "btn btn-secondary", "data-label": "重新获取验证码" },
-    "重新获取验证码");
-  const confirm = h("button", { type: "submit", class: "btn btn-primary" }, "确认修改");
-  const cancel = h("button", { type: "button", class: "btn btn-secondary" }, "取消");
+  const resend = h("button", { type: "button", class: "btn btn-secondary", "data-label": t("common.resend_code") },
+    t("common.resend_code"));
+  const confirm = h("button", { type: "submit", class: "btn btn-primary" }, t("account.confirm_change"));
+  const cancel = h("button", { type: "button", class: "btn btn-secondary" }, t("common.cancel"));
   const codeForm = h("form", { novalidate: true, hidden: true },
     sent,
-    field("验证码", codeInput(), "6 位数字，5 分钟内有效。", resend),
+    field(t("common.code_label"), codeInput(), t("common.code_hint"), resend),
     h("div", { class: "actions" }, confirm, cancel),
     errorSlot());
   const done = h("p", { class: "form-success", hidden: true });
@@ -180,13 +185,14 @@ function contactCard(refresh) {
     if (waiting(ask)) return;
     clearFormErrors(askForm);
     showMessage(done, "");
-    if (!checkFields(askForm, [["value", `请输入新${CHANNEL_LABELS[chosen()]}`], ["password", "请输入当前密码"]])) {
+    if (!checkFields(askForm, [["value", t("account.need_value", { channel: channelName(chosen()) })],
+      ["password", t("account.need_current_password")]])) {
       return;
     }
     busy(ask, async () => {
       const answer = await sendCode(ask, askForm);
       if (!answer) return;
-      const text = `验证码已发送至 ${answer.sent_to}，${waitText(answer.expires_in)}内有效。`;
+      const text = t("account.code_sent", { to: answer.sent_to, wait: waitText(answer.expires_in) });
       replace(sent, text);
       clearFormErrors(codeForm);
       codeForm.reset();
@@ -200,7 +206,7 @@ function contactCard(refresh) {
     if (waiting(resend)) return;
     clearFormErrors(codeForm);
     busy(resend, async () => {
-      if (await sendCode(resend, codeForm)) announce("验证码已重新发送");
+      if (await sendCode(resend, codeForm)) announce(t("common.code_resent"));
     });
   });
   cancel.addEventListener("click", () => {
@@ -210,7 +216,7 @@ function contactCard(refresh) {
   codeForm.addEventListener("submit", (event) => {
     event.preventDefault();
     clearFormErrors(codeForm);
-    if (!checkFields(codeForm, [["code", "请输入 6 位数字验证码", SIX_DIGITS]])) return;
+    if (!checkFields(codeForm, [["code", t("common.code_invalid"), SIX_DIGITS]])) return;
     const { channel, value } = request();
     const { code } = formFields(codeForm);
     busy(confirm, async () => {
@@ -221,21 +227,21 @@ function contactCard(refresh) {
         return;
       }
       back();
-      const text = `${CHANNEL_LABELS[channel]}已修改并验证。加注件到期等提醒将发送至新的${CHANNEL_LABELS[channel]}。`;
+      const text = t("account.contact_done", { channel: channelName(channel) });
       showMessage(done, text);
       announce(text);
       await refresh();
     });
   });
-  return card("修改手机号码、电子邮箱",
-    h("p", { class: "hint" }, "新的手机号码或电子邮箱须通过验证码验证；原已验证的联系方式将收到变更通知。"),
+  return card(t("account.contact_title"),
+    h("p", { class: "hint" }, t("account.contact_hint")),
     askForm, codeForm, done);
 }
 
 // ---------------------------------------------------------------- 退出所有设备
 
 function logoutAllCard() {
-  const button = h("button", { type: "button", class: "btn btn-secondary" }, "退出所有设备");
+  const button = h("button", { type: "button", class: "btn btn-secondary" }, t("account.logout_all"));
   const errorEl = errorSlot();
   button.addEventListener("click", () => busy(button, async () => {
     showMessage(errorEl, "");
@@ -245,10 +251,10 @@ function logoutAllCard() {
       showError(errorEl, error);
       return;
     }
-    leave("已在所有设备上退出登录，请重新登录。");
+    leave(t("account.logout_all_done"));
   }));
-  return card("退出所有设备",
-    h("p", null, "在所有已登录的设备（包括本设备）上退出登录。如怀疑账号被他人使用，请同时修改密码。"),
+  return card(t("account.logout_all_title"),
+    h("p", null, t("account.logout_all_text")),
     h("div", { class: "actions" }, button), errorEl);
 }
 
@@ -267,7 +273,7 @@ function saveJson(data, name) {
 }
 
 function exportCard(me) {
-  const button = h("button", { type: "button", class: "btn btn-secondary" }, "导出个人信息");
+  const button = h("button", { type: "button", class: "btn btn-secondary" }, t("account.export"));
   const errorEl = errorSlot();
   button.addEventListener("click", () => busy(button, async () => {
     showMessage(errorEl, "");
@@ -278,36 +284,35 @@ function exportCard(me) {
       showError(errorEl, error);
       return;
     }
-    saveJson(data, `个人信息导出-${me.username}.json`);
-    announce("个人信息已导出");
+    saveJson(data, t("account.export_file", { username: me.username }));
+    announce(t("account.export_done"));
   }));
-  return card("个人信息导出",
-    h("p", null, "下载本服务保存的您的个人信息（JSON 文件）：账号信息，以及核验通过后可查询的证书、加注记录和查验记录。"
-      + "证件号码、手机号码等以部分隐藏的形式导出。"),
+  return card(t("account.export_title"),
+    h("p", null, t("account.export_text")),
     h("div", { class: "actions" }, button), errorEl);
 }
 
 // ---------------------------------------------------------------- 注销账号
 
 function deleteCard() {
-  const submit = h("button", { type: "submit", class: "btn btn-danger-outline" }, "注销账号");
+  const submit = h("button", { type: "submit", class: "btn btn-danger-outline" }, t("account.delete"));
   const form = h("form", { novalidate: true },
-    field("当前密码", passwordInput("password", "current-password"), "注销账号须输入当前密码。"),
+    field(t("account.current_password"), passwordInput("password", "current-password"), t("account.delete_password_hint")),
     h("div", { class: "actions" }, submit),
     errorSlot());
   const titleId = uid("delete-title");
   const textId = uid("delete-text");
-  const yes = h("button", { type: "button", class: "btn btn-danger" }, "确认注销");
-  const no = h("button", { type: "button", class: "btn btn-secondary" }, "取消");
+  const yes = h("button", { type: "button", class: "btn btn-danger" }, t("account.delete_yes"));
+  const no = h("button", { type: "button", class: "btn btn-secondary" }, t("common.cancel"));
   const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId, "aria-describedby": textId },
-    h("h2", { id: titleId }, "确认注销账号"),
-    h("p", { id: textId }, "账号注销后不能恢复，有效期内的加注件将立即撤回。确定注销吗？"),
+    h("h2", { id: titleId }, t("account.delete_confirm_title")),
+    h("p", { id: textId }, t("account.delete_confirm_text")),
     h("div", { class: "actions" }, yes, no));
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     clearFormErrors(form);
-    if (!checkFields(form, [["password", "请输入当前密码"]])) return;
+    if (!checkFields(form, [["password", t("account.need_current_password")]])) return;
     dialog.showModal();
     no.focus(); // the safe choice first: the step cannot be undone
   });
@@ -321,11 +326,10 @@ function deleteCard() {
       return;
     }
     dialog.close();
-    leave("账号已注销。证书信息仍由证书发放机构保存，如需查询，可使用同一证件重新注册。");
+    leave(t("account.delete_done"));
   }));
-  const section = card("注销账号",
-    h("p", null, "注销后，账号的登录信息和联系方式随即删除，所有设备上的登录立即失效，有效期内的加注件立即撤回、"
-      + "不能再通过查验。证书信息由证书发放机构保存，不受影响；注销后可使用同一证件重新注册。"),
+  const section = card(t("account.delete_title"),
+    h("p", null, t("account.delete_text")),
     form, dialog);
   section.classList.add("card-danger");
   return section;

@@ -1,22 +1,46 @@
 // The HTTP API (see API.md), called from the same origin. Every error becomes an ApiError
-// carrying the API's Chinese message; a 401 on a request that carried a token (the session
-// ended: logout, expiry), a 403 notice_not_accepted and a 403 identity_not_verified go to
-// handlers the page installs.
+// carrying the API's message (English when the page is: the request says Accept-Language: en);
+// a 401 on a request that carried a token (the session ended: logout, expiry), a 403
+// notice_not_accepted and a 403 identity_not_verified go to handlers the page installs.
 
-// The access token lives in sessionStorage, not localStorage: it survives a reload of this
-// tab but ends with the tab, is not shared with other tabs, and is not left behind on a
-// shared or public computer for the next person to find.
+import { currentLang, t } from "./i18n.js";
+
+// One session for all the tabs of this browser: the token and its expiry live in localStorage.
+// Chosen over sessionStorage + a BroadcastChannel hand-off because a tab opened from a link (a
+// 下载 link, a bookmark, a reload after a crash) is signed in at once, with no race against
+// another tab answering in time, and the `storage` event tells every tab at once when one logs
+// out (or renews the session), so logout in one tab is logout in all. The CSP is unchanged (no
+// cookie, no third party); the token is short-lived (2 h, renewable up to 12 h after login,
+// the server's rule), cleared on logout and on expiry, and revoked server-side by logout.
 const TOKEN_KEY = "certificates.access_token";
+const EXPIRES_KEY = "certificates.expires_at"; // ms since the epoch on this browser's clock
+
+function read(key) {
+  try { return window.localStorage.getItem(key); } catch { return null; }
+}
 
 export const session = {
-  get token() {
-    try { return window.sessionStorage.getItem(TOKEN_KEY); } catch { return null; }
+  get token() { return read(TOKEN_KEY); },
+  get expiresAt() {
+    const value = Number(read(EXPIRES_KEY));
+    return Number.isFinite(value) && value > 0 ? value : null;
   },
-  set(token) {
-    try { window.sessionStorage.setItem(TOKEN_KEY, token); } catch { /* private mode: this tab only */ }
+  // Takes a login answer ({access_token, expires_in}).
+  set(login) {
+    try {
+      window.localStorage.setItem(TOKEN_KEY, login.access_token);
+      if (Number.isFinite(login.expires_in)) {
+        window.localStorage.setItem(EXPIRES_KEY, String(Date.now() + login.expires_in * 1000));
+      } else {
+        window.localStorage.removeItem(EXPIRES_KEY);
+      }
+    } catch { /* storage refused: nothing to keep the session in */ }
   },
   clear() {
-    try { window.sessionStorage.removeItem(TOKEN_KEY); } catch { /* nothing stored */ }
+    try {
+      window.localStorage.removeItem(TOKEN_KEY);
+      window.localStorage.removeItem(EXPIRES_KEY);
+    } catch { /* nothing stored */ }
   },
 };
 
@@ -44,8 +68,10 @@ export function onUnauthorized(fn) { handlers.unauthorized = fn; }
 export function onNoticeNotAccepted(fn) { handlers.noticeNotAccepted = fn; }
 export function onIdentityNotVerified(fn) { handlers.identityNotVerified = fn; }
 
-export async function api(method, path, { json, raw, contentType, auth = true } = {}) {
+// `quiet401`: the caller handles a 401 itself (a refused renewal is not a timed-out page).
+export async function api(method, path, { json, raw, contentType, auth = true, quiet401 = false } = {}) {
   const headers = { Accept: "application/json" };
+  if (currentLang() === "en") headers["Accept-Language"] = "en";
   const token = auth ? session.token : null;
   if (token) headers.Authorization = `Bearer ${token}`;
   let body;
@@ -60,7 +86,7 @@ export async function api(method, path, { json, raw, contentType, auth = true } 
   try {
     response = await fetch(path, { method, headers, body, cache: "no-store", credentials: "same-origin" });
   } catch {
-    throw new ApiError(0, "network_error", "网络连接失败，请检查网络后重试");
+    throw new ApiError(0, "network_error", t("common.network"));
   }
   if (response.status === 204) return null;
   let data = null;
@@ -71,8 +97,8 @@ export async function api(method, path, { json, raw, contentType, auth = true } 
     ? retryAfterSeconds(details, response.headers.get("Retry-After")) : null;
   const error = data && data.error
     ? new ApiError(response.status, data.error.code, data.error.message, details, retryAfter)
-    : new ApiError(response.status, "http_error", "服务暂时不可用，请稍后再试", null, retryAfter);
-  if (response.status === 401 && token && handlers.unauthorized) {
+    : new ApiError(response.status, "http_error", t("common.unavailable"), null, retryAfter);
+  if (response.status === 401 && token && !quiet401 && handlers.unauthorized) {
     error.handled = true;
     handlers.unauthorized(error);
   } else if (response.status === 403 && error.code === "notice_not_accepted" && handlers.noticeNotAccepted) {

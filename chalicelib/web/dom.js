@@ -62,6 +62,11 @@ export function uid(prefix) {
   return `${prefix}-${idCounter}`;
 }
 
+// A value that must never break across lines (an ID number, a code, a date): see .token in app.css.
+export function token(value) {
+  return h("span", { class: "token" }, value);
+}
+
 export function badge(label, tone) {
   return h("span", { class: `badge badge-${tone}` }, label);
 }

@@ -8,17 +8,18 @@
 import { api, ApiError } from "./api.js";
 import { announce, busy, field, h, replace, showMessage, uid } from "./dom.js";
 import { waitText } from "./format.js";
+import { t } from "./i18n.js";
 import { RESEND_SECONDS, SIX_DIGITS, checkFields, clearFormErrors, codeInput, countdown, current, errorSlot, formFields,
   go, loadMe, loadView, mount, nextStep, showError, showFormError, state, waiting } from "./view.js";
 
 export async function showIdentity(seq) {
-  const body = h("div", null, h("p", { class: "loading" }, "正在加载…"));
+  const body = h("div", null, h("p", { class: "loading" }, t("common.loading")));
   const node = h("section", { "aria-labelledby": "identity-title" },
-    h("h1", { id: "identity-title", tabindex: "-1" }, "身份核验"),
+    h("h1", { id: "identity-title", tabindex: "-1" }, t("identity.title")),
     h("p", { class: "lead" },
-      "为防止他人冒用您的证件信息，首次查询证书前，须核验您是注册时所填证件的本人。可任选以下一种方式，核验通过后即可查询证书。"),
+      t("identity.lead")),
     body);
-  mount(node, "身份核验");
+  mount(node, t("identity.title"));
   const me = await loadView(body, seq, loadMe);
   if (me === undefined) return;
   if (me.identity_verified) {
@@ -30,9 +31,7 @@ export async function showIdentity(seq) {
 }
 
 async function proven(answer, seq) {
-  announce(answer.took_over
-    ? "身份核验通过。该证件已改由本账号查询证书，原先关联该证件的账号已不能再查询。"
-    : "身份核验通过");
+  announce(answer.took_over ? t("identity.took_over") : t("identity.done"));
   state.me = null; // the proof changed the account (and maybe its verified phone): read it again
   let me = null;
   try {
@@ -46,17 +45,17 @@ async function proven(answer, seq) {
 // ---------------------------------------------------------------- by SMS
 
 function smsProof(done) {
-  const send = h("button", { type: "button", class: "btn btn-secondary" }, "获取验证码");
+  const send = h("button", { type: "button", class: "btn btn-secondary" }, t("common.get_code"));
   const sent = h("p", { class: "note", hidden: true });
   const form = h("form", { novalidate: true },
-    field("短信验证码", codeInput(), "6 位数字，5 分钟内有效。", send),
+    field(t("identity.sms_code"), codeInput(), t("common.code_hint"), send),
     sent,
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "提交")),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, t("common.submit"))),
     errorSlot());
   const titleId = uid("sms-title");
   const card = h("section", { class: "card", "aria-labelledby": titleId },
-    h("h2", { id: titleId }, "短信验证码核验"),
-    h("p", null, "验证码发送至证书发放机构为您的证件登记的手机号码，而不是注册时填写的手机号码。"),
+    h("h2", { id: titleId }, t("identity.sms_title")),
+    h("p", null, t("identity.sms_intro")),
     form);
 
   send.addEventListener("click", () => {
@@ -68,21 +67,20 @@ function smsProof(done) {
         answer = await api("POST", "/me/identity/code");
       } catch (error) {
         showError(form.querySelector("[data-role=form-error]"), error);
-        if (error instanceof ApiError && error.retryAfter) countdown(send, "重新获取验证码", error.retryAfter);
+        if (error instanceof ApiError && error.retryAfter) countdown(send, t("common.resend_code"), error.retryAfter);
         return;
       }
-      const text = `如证书发放机构登记了您证件的手机号码，验证码已发送至该手机，${waitText(answer.expires_in)}内有效。`
-        + "未收到短信的，可使用证书编号核验。";
+      const text = t("identity.sms_sent", { wait: waitText(answer.expires_in) });
       showMessage(sent, text);
       announce(text);
-      countdown(send, "重新获取验证码", RESEND_SECONDS);
+      countdown(send, t("common.resend_code"), RESEND_SECONDS);
       form.elements.namedItem("code").focus();
     });
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     clearFormErrors(form);
-    if (!checkFields(form, [["code", "请输入 6 位数字验证码", SIX_DIGITS]])) return;
+    if (!checkFields(form, [["code", t("common.code_invalid"), SIX_DIGITS]])) return;
     const { code } = formFields(form);
     busy(form.querySelector("button[type=submit]"), async () => {
       let answer;
@@ -102,28 +100,27 @@ function smsProof(done) {
 
 function certificateProof(me, done) {
   const help = h("p", { class: "note", hidden: true },
-    "如您是该证件的本人，请使用短信验证码核验：核验通过后，证件即改由您的账号查询证书。"
-    + "证书发放机构未登记您的手机号码的，请联系证书发放机构登记后再核验。");
+    t("identity.claimed_help"));
   const form = h("form", { novalidate: true },
-    field("证书编号", h("input", { name: "certificate_no", type: "text", maxlength: "64",
+    field(t("identity.cert_no"), h("input", { name: "certificate_no", type: "text", maxlength: "64",
       autocomplete: "off", autocapitalize: "characters", spellcheck: "false", class: "input-code", required: true }),
-    "本人任一证书的证书编号，可在纸质证书或证书电子文件上找到。"),
-    field("姓名", h("input", { name: "name", type: "text", maxlength: "50", autocomplete: "name",
-      value: me.name, required: true }), "须与证书上的姓名一致。"),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, "提交")),
+    t("identity.cert_no_hint")),
+    field(t("identity.name"), h("input", { name: "name", type: "text", maxlength: "50", autocomplete: "name",
+      value: me.name, required: true }), t("identity.name_hint")),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "btn btn-primary" }, t("common.submit"))),
     errorSlot(),
     help);
   const titleId = uid("certificate-proof-title");
   const card = h("section", { class: "card", "aria-labelledby": titleId },
-    h("h2", { id: titleId }, "证书编号核验"),
-    h("p", null, "证书发放机构未登记您的手机号码的，请填写本人证书的证书编号和证书上的姓名。"),
+    h("h2", { id: titleId }, t("identity.cert_title")),
+    h("p", null, t("identity.cert_intro")),
     form);
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     clearFormErrors(form);
     help.hidden = true;
-    if (!checkFields(form, [["certificate_no", "请输入证书编号"], ["name", "请输入姓名"]])) return;
+    if (!checkFields(form, [["certificate_no", t("identity.need_cert_no")], ["name", t("identity.need_name")]])) return;
     const fields = formFields(form);
     busy(form.querySelector("button[type=submit]"), async () => {
       let answer;

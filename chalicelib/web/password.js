@@ -6,7 +6,8 @@
 
 import { api, ApiError } from "./api.js";
 import { announce, busy, field, h, replace } from "./dom.js";
-import { ID_TYPE_LABELS, PASSWORD_HINT } from "./format.js";
+import { ID_TYPES, idTypeLabel } from "./format.js";
+import { t } from "./i18n.js";
 import { RESEND_SECONDS, SIX_DIGITS, checkFields, clearFormErrors, codeInput, countdown, errorSlot, formFields, go,
   mount, showFormError, state, waiting } from "./view.js";
 
@@ -38,8 +39,7 @@ export function showForgotPassword() {
       if (!await requestCode(body, ask.submit, ask.form)) return;
       identifier = body;
       const text = body.username
-        ? "如该用户名的账号有已验证的手机号码或电子邮箱，验证码已发送至该手机或邮箱，5 分钟内有效。"
-        : "如该证件有核验通过的账号，且证书发放机构为该证件登记了手机号码，验证码已发送至该手机，5 分钟内有效。";
+        ? t("forgot.sent_username") : t("forgot.sent_document");
       replace(reset.sent, text);
       clearFormErrors(reset.form);
       reset.form.reset();
@@ -54,7 +54,7 @@ export function showForgotPassword() {
     if (waiting(reset.resend)) return;
     clearFormErrors(reset.form);
     busy(reset.resend, async () => {
-      if (await requestCode(identifier, reset.resend, reset.form)) announce("验证码已重新发送");
+      if (await requestCode(identifier, reset.resend, reset.form)) announce(t("common.code_resent"));
     });
   });
 
@@ -68,7 +68,7 @@ export function showForgotPassword() {
     event.preventDefault();
     clearFormErrors(reset.form);
     if (!checkFields(reset.form,
-      [["code", "请输入 6 位数字验证码", SIX_DIGITS], ["new_password", "请输入新密码"]])) return;
+      [["code", t("common.code_invalid"), SIX_DIGITS], ["new_password", t("forgot.need_new_password")]])) return;
     const { code, new_password: newPassword } = formFields(reset.form);
     busy(reset.submit, async () => {
       let answer;
@@ -79,7 +79,7 @@ export function showForgotPassword() {
         showFormError(reset.form, reset.form, error, { invalid_code: "code", weak_password: "new_password" });
         return;
       }
-      state.flash = { text: `密码已重置，您的用户名是 ${answer.username}。请使用新密码登录。`,
+      state.flash = { text: t("forgot.done", { username: answer.username }),
         username: answer.username };
       announce(state.flash.text);
       go("#/login");
@@ -87,31 +87,32 @@ export function showForgotPassword() {
   });
 
   mount(h("section", { class: "panel narrow", "aria-labelledby": "forgot-title" },
-    h("p", null, h("a", { class: "back-link", href: "#/login" }, "返回登录")),
-    h("h1", { id: "forgot-title", tabindex: "-1" }, "忘记密码"),
-    h("p", { class: "lead" }, "通过验证码重置密码。重置后，账号在所有设备上的登录随即失效，因密码错误造成的锁定同时解除。"),
-    ask.form, reset.form), "忘记密码");
+    h("p", null, h("a", { class: "back-link", href: "#/login" }, t("common.back_to_login"))),
+    h("h1", { id: "forgot-title", tabindex: "-1" }, t("forgot.title")),
+    h("p", { class: "lead" }, t("forgot.lead")),
+    ask.form, reset.form), t("forgot.title"));
 }
 
 // Step 1: the username, or the ID document when the username is forgotten too.
 function askForm() {
   const byUsername = h("input", { type: "radio", name: "by", value: "username", checked: true });
   const byDocument = h("input", { type: "radio", name: "by", value: "id_document" });
-  const usernameField = field("用户名", h("input", { name: "username", type: "text", autocomplete: "username",
+  const usernameField = field(t("forgot.username"), h("input", { name: "username", type: "text", autocomplete: "username",
     autocapitalize: "off", spellcheck: "false", maxlength: "32", required: true }),
-  "验证码发送至账号已验证的手机号码或电子邮箱。");
+  t("forgot.username_hint"));
   const documentFields = h("div", { hidden: true },
-    field("证件类型", h("select", { name: "id_type", required: true },
-      Object.entries(ID_TYPE_LABELS).map(([value, label]) => h("option", { value }, label)))),
-    field("证件号码", h("input", { name: "id_number", type: "text", autocomplete: "off",
+    field(t("forgot.id_type"), h("select", { name: "id_type", required: true },
+      ID_TYPES.map((value) => h("option", { value }, idTypeLabel(value))))),
+    field(t("forgot.id_number"), h("input", { name: "id_number", type: "text", autocomplete: "off",
       autocapitalize: "characters", spellcheck: "false", maxlength: "32", required: true }),
-    "注册时填写的证件。验证码发送至证书发放机构为该证件登记的手机号码，重置后页面将告知您的用户名。"));
-  const submit = h("button", { type: "submit", class: "btn btn-primary", "data-label": "获取验证码" }, "获取验证码");
+    t("forgot.id_number_hint")));
+  const submit = h("button", { type: "submit", class: "btn btn-primary", "data-label": t("common.get_code") },
+    t("common.get_code"));
   const form = h("form", { novalidate: true },
     h("fieldset", { class: "field choices" },
-      h("legend", null, "找回方式"),
-      h("label", { class: "choice" }, byUsername, "按用户名"),
-      h("label", { class: "choice" }, byDocument, "按证件（忘记用户名时）")),
+      h("legend", null, t("forgot.by")),
+      h("label", { class: "choice" }, byUsername, t("forgot.by_username")),
+      h("label", { class: "choice" }, byDocument, t("forgot.by_document"))),
     usernameField, documentFields,
     h("div", { class: "actions" }, submit),
     errorSlot());
@@ -126,10 +127,10 @@ function askForm() {
   const identifier = () => {
     const fields = formFields(form);
     if (byDocument.checked) {
-      if (!checkFields(form, [["id_number", "请输入证件号码"]])) return null;
+      if (!checkFields(form, [["id_number", t("forgot.need_id_number")]])) return null;
       return { id_type: fields.id_type, id_number: fields.id_number.trim() };
     }
-    if (!checkFields(form, [["username", "请输入用户名"]])) return null;
+    if (!checkFields(form, [["username", t("forgot.need_username")]])) return null;
     return { username: fields.username.trim() };
   };
   return { form, submit, identifier };
@@ -138,16 +139,16 @@ function askForm() {
 // Step 2: the code and the new password.
 function resetForm() {
   const sent = h("p", { class: "note" });
-  const resend = h("button", { type: "button", class: "btn btn-secondary", "data-label": "重新获取验证码" },
-    "重新获取验证码");
-  const change = h("button", { type: "button", class: "btn btn-link" }, "修改找回方式");
-  const submit = h("button", { type: "submit", class: "btn btn-primary" }, "重置密码");
+  const resend = h("button", { type: "button", class: "btn btn-secondary", "data-label": t("common.resend_code") },
+    t("common.resend_code"));
+  const change = h("button", { type: "button", class: "btn btn-link" }, t("forgot.change"));
+  const submit = h("button", { type: "submit", class: "btn btn-primary" }, t("forgot.reset"));
   const form = h("form", { novalidate: true, hidden: true },
-    h("h2", null, "设置新密码"),
+    h("h2", null, t("forgot.new_title")),
     sent,
-    field("验证码", codeInput(), "6 位数字，5 分钟内有效。", resend),
-    field("新密码", h("input", { name: "new_password", type: "password", autocomplete: "new-password",
-      maxlength: "128", required: true }), PASSWORD_HINT),
+    field(t("common.code_label"), codeInput(), t("common.code_hint"), resend),
+    field(t("forgot.new_password"), h("input", { name: "new_password", type: "password", autocomplete: "new-password",
+      maxlength: "128", required: true }), t("password.hint")),
     h("div", { class: "actions" }, submit, change),
     errorSlot());
   return { form, sent, resend, change, submit };

@@ -2,11 +2,14 @@
 // 证书电子文件 - by its code (the QR code opens /verify?code=… and the check runs at once; a
 // picture of the QR code is read here), by uploading the PDF itself, or many at once: pasted
 // codes in one batch, dropped files one request each, all in one table that downloads as CSV.
-// Anonymous; the answer is live.
+// Anonymous; the answer is live. The batch is verify-batch.js. The answer is redrawn in the
+// other language when the switch changes (it is kept as data).
 
 import { api, ApiError } from "./api.js";
-import { announce, badge, busy, h, replace, showMessage } from "./dom.js";
-import { DOCUMENT_LABELS, RESULT_LABELS, RESULT_TONE, date, dateTime, text, validity, waitText } from "./format.js";
+import { announce, busy, h, replace, showMessage, token } from "./dom.js";
+import { RESULT_TONE, date, dateTime, documentLabel, resultLabel, text, waitText } from "./format.js";
+import { applyStatic, mountSwitch, onLangChange, t } from "./i18n.js";
+import { installBatch } from "./verify-batch.js";
 
 const codeForm = document.getElementById("code-form");
 const codeInput = document.getElementById("code");
@@ -19,42 +22,20 @@ const resultBody = document.getElementById("result-body");
 
 const qrInput = document.getElementById("qr-picture");
 const qrError = document.getElementById("qr-error");
-const batchForm = document.getElementById("batch-form");
-const batchCodes = document.getElementById("batch-codes");
-const batchError = document.getElementById("batch-codes-error");
-const batchFiles = document.getElementById("batch-files");
-const batchFilesError = document.getElementById("batch-files-error");
-const dropZone = document.getElementById("drop-zone");
-const batchResult = document.getElementById("batch-result");
-const batchRows = document.getElementById("batch-rows");
-const batchSummary = document.getElementById("batch-summary");
 
-const MAX_BYTES = 5 * 1024 * 1024;
-const MAX_BATCH = 100;
+export const MAX_BYTES = 5 * 1024 * 1024;
 // A photo is scaled down to this many pixels on its longer side before it is searched.
 const MAX_PICTURE_SIDE = 1600;
-const UNKNOWN_LABEL = "未找到";
-const TOO_LARGE = "文件过大：不超过 5 MB";
 
-// By the kind of document found (API.md: Verification.kind); an e-file's result is its certificate's state.
-const EXPLANATIONS = {
-  annotated_copy: {
-    valid: "该加注件真实有效，且在加注有效期内。",
-    expired: "该加注件已超过加注有效期，不能作为有效证书使用。请持证人重新申请加注。",
-    withdrawn: "持证人已撤回该加注件，不能作为有效证书使用。",
-    revoked: "该证书已被发证机构撤销，其加注件不能作为有效证书使用。",
-    cancelled: "该证书已注销，其加注件不能作为有效证书使用。",
-  },
-  e_file: {
-    valid: "该证书电子文件由本系统签发，真实有效；证书当前状态为有效。",
-    revoked: "该证书电子文件由本系统签发，但证书已被发证机构撤销，不能作为有效证书使用。",
-    cancelled: "该证书电子文件由本系统签发，但证书已注销，不能作为有效证书使用。",
-  },
-};
+// What a result means, by the kind of document found (API.md: Verification.kind); an e-file's
+// result is its certificate's state.
+function explanation(kind, result) {
+  const key = `verify.explain_${kind === "e_file" ? "file" : "copy"}_${result}`;
+  const text = t(key);
+  return text === key ? "" : text;
+}
 
-const MODIFICATION_LABELS = { pages: "页面", annotations: "批注", form_data: "表单内容", other: "其他内容" };
-
-function facts(pairs) {
+export function facts(pairs) {
   return h("dl", { class: "facts" },
     pairs.filter(Boolean).map(([term, value]) => h("div", { class: "fact" }, h("dt", null, term), h("dd", null, value))));
 }
@@ -62,13 +43,17 @@ function facts(pairs) {
 // A file someone appended to after the service signed it: what was signed is genuine, the rest is not ours.
 function modifiedNote(answer) {
   if (!answer.modified_after_signing) return null;
-  const what = (answer.modifications || []).map((m) => MODIFICATION_LABELS[m] || m).join("、");
-  return h("p", { class: "note" }, `注意：该文件在本系统签名后被他人追加修改${what ? `（${what}）` : ""}。`,
-    "上述结果针对本系统签发的内容，追加的部分不是本系统签发的，请向持证人索取原始文件。");
+  const list = (answer.modifications || []).map((m) => t(`verify.mod_${m}`)).join(t("common.list_join"));
+  return h("p", { class: "note" }, t("verify.modified", { what: list ? t("verify.modified_what", { list }) : "" }),
+    t("verify.modified_tail"));
 }
 
-function showResult(answer, how) {
-  const label = RESULT_LABELS[answer.result] || answer.result;
+// What the result box shows now, kept to redraw it in the other language.
+let shown = null;
+
+function showResult(answer, how, { quiet = false } = {}) {
+  shown = () => showResult(answer, how, { quiet: true });
+  const label = resultLabel(answer.result);
   const tone = RESULT_TONE[answer.result] || "muted";
   const cert = answer.certificate || {};
   const note = answer.annotation; // null for a 证书电子文件
@@ -76,53 +61,67 @@ function showResult(answer, how) {
   replace(resultBody,
     h("div", { class: `verdict verdict-${tone}` },
       h("span", { class: `badge badge-${tone} badge-large` }, label),
-      h("span", { class: "tag" }, DOCUMENT_LABELS[kind] || kind),
-      h("p", null, (EXPLANATIONS[kind] || {})[answer.result] || "")),
-    h("p", { class: "hint" }, `查验方式：${how}`),
+      h("span", { class: "tag" }, documentLabel(kind)),
+      h("p", null, explanation(kind, answer.result))),
+    h("p", { class: "hint" }, t("verify.how", { how: t(`verify.how_${how}`) })),
     modifiedNote(answer),
     h("div", { class: "result-grid" },
       h("section", { class: "card", "aria-labelledby": "result-cert-title" },
-        h("h3", { id: "result-cert-title" }, "证书信息"),
+        h("h3", { id: "result-cert-title" }, t("verify.cert_title")),
         facts([
-          ["资格名称", text(cert.qualification)],
-          ["级别", text(cert.level)],
-          ["姓名", text(cert.holder_name)],
-          ["证件号码", text(cert.id_number_masked)],
-          ["证书编号", text(cert.certificate_no)],
-          ["签发日期", date(cert.issued_on)],
-          ["发证机构", text(cert.issuer)],
-          kind === "e_file" ? ["证书状态", label] : null,
+          [t("fact.qualification"), text(cert.qualification)],
+          [t("fact.level"), text(cert.level)],
+          [t("fact.holder_name"), text(cert.holder_name)],
+          [t("fact.id_number"), token(text(cert.id_number_masked))],
+          [t("fact.certificate_no"), token(text(cert.certificate_no))],
+          [t("fact.issued_on"), token(date(cert.issued_on))],
+          [t("fact.issuer"), text(cert.issuer)],
+          kind === "e_file" ? [t("fact.status"), label] : null,
         ])),
       note ? h("section", { class: "card", "aria-labelledby": "result-annotation-title" },
-        h("h3", { id: "result-annotation-title" }, "加注信息"),
+        h("h3", { id: "result-annotation-title" }, t("verify.annotation_title")),
         facts([
-          ["加注编号", text(note.annotation_no)],
-          ["使用场景", text(note.scenario)],
-          ["有效期", validity(note.valid_from, note.valid_until)],
+          [t("verify.annotation_no"), token(text(note.annotation_no))],
+          [t("verify.scenario"), scenarioText(note.scenario)],
+          [t("verify.validity"), validityTokens(note.valid_from, note.valid_until)],
         ])) : null));
   result.hidden = false;
-  announce(`查验结果：${label}`);
+  if (!quiet) announce(t("verify.announce", { label }));
 }
 
-function showNotFound(error) {
+// The scenario as the API names it (in Chinese until the API answers in English); ours in English.
+function scenarioText(name) {
+  if (name === "本人调用") return t("scenario.self_use");
+  return text(name);
+}
+
+function validityTokens(from, until) {
+  if (!from || !until) return "—";
+  const [before, middle, after] = t("date.validity", { from: "\u0000", until: "\u0001" }).split(/[\u0000\u0001]/);
+  return [before, token(dateTime(from)), middle, token(dateTime(until)), after];
+}
+
+function showNotFound(error, { quiet = false } = {}) {
+  shown = () => showNotFound(error, { quiet: true });
   replace(resultBody,
     h("div", { class: "verdict verdict-bad" },
-      h("span", { class: "badge badge-bad badge-large" }, "未找到"),
+      h("span", { class: "badge badge-bad badge-large" }, t("result.unknown")),
       h("p", null, error.message)),
-    h("p", { class: "hint" }, "请核对验证码是否输入正确，或确认上传的是持证人提供的原始加注件或证书电子文件。"));
+    h("p", { class: "hint" }, t("verify.not_found_hint")));
   result.hidden = false;
-  announce(`查验结果：${error.message}`);
+  if (!quiet) announce(t("verify.announce", { label: error.message }));
 }
 
 function hideResult() {
+  shown = null;
   result.hidden = true;
   replace(resultBody);
 }
 
 // A refusal as a person reads it; a throttled verifier is told how long to wait.
-function refusal(error) {
-  if (!(error instanceof ApiError)) return "查验失败，请稍后再试";
-  if (error.status === 429 && error.retryAfter) return `查验过于频繁，请 ${waitText(error.retryAfter)}后再试。`;
+export function refusal(error) {
+  if (!(error instanceof ApiError)) return t("verify.failed");
+  if (error.status === 429 && error.retryAfter) return t("verify.throttled", { wait: waitText(error.retryAfter) });
   return error.message;
 }
 
@@ -130,14 +129,14 @@ async function checkCode(code, { moveFocus }) {
   showMessage(codeError, "");
   codeInput.removeAttribute("aria-invalid");
   if (!code) {
-    showMessage(codeError, "请输入验证码");
+    showMessage(codeError, t("verify.need_code"));
     codeInput.setAttribute("aria-invalid", "true");
     codeInput.focus();
     return;
   }
   hideResult();
   try {
-    showResult(await api("GET", `/verify/${encodeURIComponent(code)}`, { auth: false }), "验证码");
+    showResult(await api("GET", `/verify/${encodeURIComponent(code)}`, { auth: false }), "code");
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       showNotFound(error);
@@ -167,14 +166,14 @@ fileForm.addEventListener("submit", (event) => {
     fileInput.setAttribute("aria-invalid", "true");
     fileInput.focus();
   };
-  if (!file) return refuse("请选择加注件或证书电子文件 (PDF)");
-  if (file.size > MAX_BYTES) return refuse(TOO_LARGE);
+  if (!file) return refuse(t("verify.need_file"));
+  if (file.size > MAX_BYTES) return refuse(t("verify.too_large"));
   busy(fileForm.querySelector("button[type=submit]"), async () => {
     hideResult();
     try {
       // The raw bytes, as the API takes them (not a multipart form).
       const answer = await api("POST", "/verify/file", { raw: file, contentType: "application/pdf", auth: false });
-      showResult(answer, "文件");
+      showResult(answer, "file");
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) showNotFound(error);
       else return refuse(refusal(error));
@@ -240,12 +239,12 @@ qrInput.addEventListener("change", async () => {
     const [jsQR, image] = await Promise.all([qrDecoder(), pixels(file)]);
     found = jsQR(image.data, image.width, image.height);
   } catch (error) {
-    refuse(error && error.message === "decoder" ? "二维码识别组件加载失败，请刷新页面后重试" : "无法读取该图片，请选择 PNG 或 JPEG 图片");
+    refuse(error && error.message === "decoder" ? t("verify.qr_loader") : t("verify.qr_unreadable"));
     return;
   }
   const code = found ? codeIn(found.data) : "";
   if (!code) {
-    refuse("未能在图片中识别出加注件或证书电子文件的二维码，请换一张更清晰的图片，或直接输入验证码");
+    refuse(t("verify.qr_none"));
     return;
   }
   codeInput.value = code;
@@ -253,147 +252,14 @@ qrInput.addEventListener("change", async () => {
   await checkCode(code, { moveFocus: true });
 });
 
-// ------------------------------------------------------------------ many at once
-
-// The table's rows, kept as data for the CSV: the code or file name, the result label, and
-// `cells`: [kind, certificate no., name, valid until]. "" is nothing found; NOT_APPLICABLE is a
-// 证书电子文件's annotation field (it has none).
-let rows = [];
-const NO_CELLS = ["", "", "", ""];
-const NOT_APPLICABLE = "—";
-
-function resultRow(what, answer) {
-  if (!answer || answer.result === "unknown") return { what, label: UNKNOWN_LABEL, tone: "bad", cells: NO_CELLS };
-  const cert = answer.certificate || {};
-  const note = answer.annotation;
-  const kind = answer.kind || "annotated_copy";
-  let until = NOT_APPLICABLE;
-  if (note) until = note.valid_until ? dateTime(note.valid_until) : "";
-  return {
-    what,
-    label: RESULT_LABELS[answer.result] || answer.result,
-    tone: RESULT_TONE[answer.result] || "muted",
-    cells: [DOCUMENT_LABELS[kind] || kind, cert.certificate_no || "", cert.holder_name || "", until],
-  };
-}
-
-function errorRow(what, error) {
-  if (error instanceof ApiError && error.status === 404) return resultRow(what, null);
-  return { what, label: refusal(error), tone: "bad", cells: NO_CELLS };
-}
-
-function showRows() {
-  replace(batchRows, rows.map((row) => h("tr", null,
-    h("td", null, row.what),
-    h("td", null, badge(row.label, row.tone)),
-    row.cells.map((cell) => h("td", null, text(cell))))));
-  const counts = {};
-  for (const row of rows) counts[row.label] = (counts[row.label] || 0) + 1;
-  batchSummary.textContent = `共 ${rows.length} 项：${Object.entries(counts).map(([label, n]) => `${label} ${n}`).join("，")}`;
-  batchResult.hidden = rows.length === 0;
-}
-
-// Codes as people paste them: one a line, or separated by spaces or commas (also Chinese ones).
-function splitCodes(value) {
-  return value.split(/[\s,，、;；]+/).map((code) => code.trim()).filter(Boolean);
-}
-
-batchForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  showMessage(batchError, "");
-  batchCodes.removeAttribute("aria-invalid");
-  const codes = splitCodes(batchCodes.value);
-  const refuse = (message) => {
-    showMessage(batchError, message);
-    batchCodes.setAttribute("aria-invalid", "true");
-    batchCodes.focus();
-  };
-  if (!codes.length) return refuse("请输入验证码，每行一个");
-  if (codes.length > MAX_BATCH) return refuse(`一次最多查验 ${MAX_BATCH} 个验证码，当前 ${codes.length} 个`);
-  busy(batchForm.querySelector("button[type=submit]"), async () => {
-    let answer;
-    try {
-      answer = await api("POST", "/verify/batch", { json: { codes }, auth: false });
-    } catch (error) {
-      refuse(refusal(error));
-      return;
-    }
-    rows = answer.items.map((item) => resultRow(item.code, item));
-    showRows();
-    announce(`批量查验完成：${batchSummary.textContent}`);
-    document.getElementById("batch-result-title").focus();
-  });
-  return undefined;
-});
-
-async function checkFiles(files) {
-  showMessage(batchFilesError, "");
-  const pdfs = [...files];
-  if (!pdfs.length) return;
-  // One request a file, one after another: a throttled verifier stops at the first refusal.
-  for (const file of pdfs) {
-    if (file.size > MAX_BYTES) {
-      rows.push({ what: file.name, label: TOO_LARGE, tone: "bad", cells: NO_CELLS });
-      continue;
-    }
-    try {
-      const answer = await api("POST", "/verify/file", { raw: file, contentType: "application/pdf", auth: false });
-      rows.push(resultRow(file.name, answer));
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 429) {
-        showMessage(batchFilesError, refusal(error));
-        break;
-      }
-      rows.push(errorRow(file.name, error));
-    }
-    showRows();
-  }
-  showRows();
-  announce(`文件查验完成：${batchSummary.textContent}`);
-}
-
-batchFiles.addEventListener("change", async () => {
-  await checkFiles(batchFiles.files || []);
-  batchFiles.value = "";
-});
-dropZone.addEventListener("dragover", (event) => {
-  event.preventDefault();
-  dropZone.classList.add("dragging");
-});
-dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dragging"));
-dropZone.addEventListener("drop", (event) => {
-  event.preventDefault();
-  dropZone.classList.remove("dragging");
-  checkFiles(event.dataTransfer ? event.dataTransfer.files : []);
-});
-
-// CSV made here, in the browser: a spreadsheet opens UTF-8 with its BOM, and a cell that
-// starts like a formula is kept as text (a pasted "code" is whatever someone typed).
-function csvCell(value) {
-  const cell = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell;
-}
-
-function csvOf(tableRows) {
-  const header = ["验证码或文件", "查验结果", "文件类型", "证书编号", "姓名", "加注有效期至"];
-  const lines = [header, ...tableRows.map((row) => [row.what, row.label, ...row.cells])];
-  return `\ufeff${lines.map((line) => line.map(csvCell).join(",")).join("\r\n")}\r\n`;
-}
-
-document.getElementById("batch-csv").addEventListener("click", () => {
-  const url = URL.createObjectURL(new Blob([csvOf(rows)], { type: "text/csv;charset=utf-8" }));
-  const stamp = dateTime(new Date().toISOString()).replace(/[-: ]/g, "");
-  const link = h("a", { href: url, download: `查验结果-${stamp}.csv`, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  window.setTimeout(() => URL.revokeObjectURL(url), 1000);
-});
-
-document.getElementById("batch-clear").addEventListener("click", () => {
-  rows = [];
-  showRows();
-  batchCodes.focus();
+mountSwitch(document.getElementById("lang-switch"));
+applyStatic();
+document.title = t("site.title", { title: t("verify.title") });
+const batch = installBatch({ refusal, maxBytes: MAX_BYTES });
+onLangChange(() => {
+  document.title = t("site.title", { title: t("verify.title") });
+  if (shown) shown();
+  batch.redraw();
 });
 
 const initial = new URLSearchParams(location.search).get("code");

@@ -1,11 +1,12 @@
 // What the screens of the holder's page share: the view state, mounting a view and moving
-// between views, the header, showing a form's errors, and what copies and 证书电子文件 share
-// (opening a file, the log of checks). The screens are holder.js (login, registration, notice,
-// certificates), identity.js, password.js and account.js.
+// between views, the header, showing a form's errors, keeping what a form held when the session
+// ended, and what copies and 证书电子文件 share (opening a file, the log of checks). The screens
+// are screen-*.js, identity.js, password.js and account.js; holder.js routes between them.
 
 import { api, ApiError, session } from "./api.js";
-import { announce, busy, h, replace, showMessage } from "./dom.js";
-import { CHANNEL_LABELS, RESULT_LABELS, dateTime, waitText } from "./format.js";
+import { announce, busy, h, replace, showMessage, token } from "./dom.js";
+import { channelLabel, dateTime, resultLabel, waitText } from "./format.js";
+import { t } from "./i18n.js";
 
 export const state = {
   me: null,
@@ -15,6 +16,7 @@ export const state = {
   seq: 0,           // bumps on every view change; late answers for an old view are dropped
   timers: new Set(),
   firstRender: true,
+  draft: null,      // {hash, forms: {key: {name: value}}}: what the open forms held when the session ended
 };
 
 // ---------------------------------------------------------------- moving between views
@@ -49,7 +51,7 @@ export function later(fn, ms) {
 
 export function mount(node, title) {
   document.getElementById("view").replaceChildren(node);
-  document.title = `${title} · 专业技术人员职业资格证书查询验证系统`;
+  setTitle(title);
   // Moving focus to the new view's heading tells a screen reader user the view changed;
   // on the first load the browser's own start position is kept.
   if (!state.firstRender) {
@@ -57,6 +59,14 @@ export function mount(node, title) {
     if (heading) heading.focus();
   }
   state.firstRender = false;
+}
+
+export function view() {
+  return document.getElementById("view");
+}
+
+export function setTitle(title) {
+  document.title = t("site.title", { title });
 }
 
 export function current(seq) {
@@ -91,6 +101,7 @@ export async function loadMe() {
 // Ends the session on this side and shows the login form, with a message there when given.
 export function leave(message) {
   session.clear();
+  state.draft = null;
   state.me = null;
   state.returnTo = null;
   state.flash = message ? { text: message } : null;
@@ -132,16 +143,21 @@ export function clearFormErrors(root) {
 // The API's message, with what the holder needs to know to go on: the tries left before a
 // lock, and how long a lock or a send limit lasts - unless the message already gives a figure.
 export function errorText(error) {
-  if (!(error instanceof ApiError)) return "操作失败，请稍后再试";
-  if (/\d/.test(error.message)) return error.message;
+  if (!(error instanceof ApiError)) return t("common.failed");
   const extra = [];
   const left = error.details.attempts_left;
-  if (Number.isInteger(left) && left > 0) extra.push(`还可尝试 ${left} 次`);
-  if (error.retryAfter && error.status === 429) {
-    extra.push(error.code === "account_locked" ? `剩余锁定时间 ${waitText(error.retryAfter)}`
-      : `请 ${waitText(error.retryAfter)}后再试`);
+  if (Number.isInteger(left) && left > 0 && !error.message.includes(String(left))) {
+    extra.push(t("common.attempts_left", { n: left }));
   }
-  return extra.length ? `${error.message}（${extra.join("，")}）` : error.message;
+  if (error.retryAfter && error.status === 429) {
+    const wait = waitText(error.retryAfter);
+    // The API's own message may say how long already; the exact time is added unless it does.
+    if (!error.message.includes(wait)) {
+      extra.push(error.code === "account_locked" ? t("common.locked_for", { wait }) : t("common.retry_in", { wait }));
+    }
+  }
+  return extra.length ? t("common.with_extra", { message: error.message, extra: extra.join(t("common.sep")) })
+    : error.message;
 }
 
 // Shows an API error where the person is looking, unless a page-wide handler took it.
@@ -152,12 +168,12 @@ export function showError(el, error) {
 
 // Shows the message in the field's error slot (`#<id>-error`) and marks the field; false when
 // the field has no slot there.
-function markField(root, input, message) {
+export function markField(root, input, message, focus = true) {
   const slot = input && input.id ? root.querySelector(`#${input.id}-error`) : null;
   if (!slot) return false;
   showMessage(slot, message);
   input.setAttribute("aria-invalid", "true");
-  input.focus();
+  if (focus) input.focus();
   return true;
 }
 
@@ -186,17 +202,57 @@ export function showFormError(root, form, error, fieldOfCode = {}) {
   if (!markField(root, input, errorText(error))) showError(root.querySelector("[data-role=form-error]"), error);
 }
 
-// Checks before a request that the named fields are filled in: [[name, message, pattern?]].
-// Marks the first one that is not and answers false.
+// Checks before a request, all at once: [[name, message, pattern-or-test?]]. Every field that
+// fails is marked with its message next to it, the first one focused; true when none fails.
 export function checkFields(form, rules) {
-  for (const [name, message, pattern] of rules) {
-    const value = form.elements.namedItem(name).value.trim();
-    if (!value || (pattern && !pattern.test(value))) {
-      markField(form, form.elements.namedItem(name), message);
-      return false;
+  let first = null;
+  for (const [name, message, check] of rules) {
+    const input = form.elements.namedItem(name);
+    if (!input) continue;
+    const value = input.value.trim();
+    let ok = Boolean(value);
+    if (ok && check instanceof RegExp) ok = check.test(value);
+    else if (ok && typeof check === "function") ok = check(value);
+    if (!ok) {
+      markField(form, input, message, false);
+      if (!first) first = input;
     }
   }
-  return true;
+  if (first) first.focus();
+  return !first;
+}
+
+// ---------------------------------------------------------------- what a form held when the session ended
+
+// Forms that opt in carry data-draft="<key>"; passwords are never kept.
+export function keepDraft(hash) {
+  const forms = {};
+  for (const form of document.querySelectorAll("#view form[data-draft]")) {
+    const values = {};
+    for (const el of form.elements) {
+      if (!el.name || el.type === "password" || el.type === "file") continue;
+      if (el.type === "radio" || el.type === "checkbox") { if (el.checked) values[el.name] = el.value; }
+      else values[el.name] = el.value;
+    }
+    forms[form.dataset.draft] = { values, open: !form.hidden };
+  }
+  state.draft = Object.keys(forms).length ? { hash, forms } : null;
+}
+
+// Puts back what the form held; true when there was something (the caller may open the form).
+export function restoreDraft(form) {
+  const draft = state.draft;
+  if (!draft || draft.hash !== location.hash) return false;
+  const kept = draft.forms[form.dataset.draft];
+  if (!kept) return false;
+  for (const el of form.elements) {
+    if (!el.name || !(el.name in kept.values)) continue;
+    if (el.type === "radio" || el.type === "checkbox") el.checked = el.value === kept.values[el.name];
+    else el.value = kept.values[el.name];
+  }
+  delete draft.forms[form.dataset.draft];
+  if (!Object.keys(draft.forms).length) state.draft = null;
+  return kept.open;
 }
 
 // A resend button waits out the send limit, counting down in its label. It stays focusable
@@ -217,7 +273,7 @@ export function countdown(button, label, seconds) {
       button.textContent = label;
       return;
     }
-    button.textContent = `${label}（${waitText(left)}）`;
+    button.textContent = t("common.wait_suffix", { label, wait: waitText(left) });
     later(tick, end - Date.now() - (left - 1) * 1000);
   };
   tick();
@@ -245,7 +301,7 @@ async function fileLink(url, statusEl) {
     } catch (error) {
       if (!(error instanceof ApiError && error.code === "file_not_ready") || tries >= FILE_TRIES) throw error;
       if (statusEl) {
-        replace(statusEl, h("span", { class: "spinner", "aria-hidden": "true" }), "证书电子文件正在生成…");
+        replace(statusEl, h("span", { class: "spinner", "aria-hidden": "true" }), t("efile.making"));
       }
       await pause(Math.min(error.retryAfter || 2, MAX_FILE_WAIT_SECONDS) * 1000);
     }
@@ -275,8 +331,8 @@ export async function openFile(path, disposition, button, errorEl, statusEl) {
       try { opened.opener = null; } catch { /* already cross-origin */ }
     } else {
       // A blocked pop-up (or one asked for too long after the click): offer the link itself.
-      replace(errorEl, "浏览器阻止了新窗口，请点击 ",
-        h("a", { href: link.url, target: "_blank", rel: "noopener noreferrer" }, "打开文件"), "（5 分钟内有效）。");
+      replace(errorEl, t("file.blocked"),
+        h("a", { href: link.url, target: "_blank", rel: "noopener noreferrer" }, t("file.open")), t("file.blocked_end"));
       errorEl.hidden = false;
     }
   });
@@ -285,8 +341,8 @@ export async function openFile(path, disposition, button, errorEl, statusEl) {
 // The 查验记录 disclosure of a document (an annotated copy or a 证书电子文件): `path` answers
 // {count, items}; read the first time it opens. `what` names the document for an empty log.
 export function verificationLog(path, { open = false, what }) {
-  const body = h("div", { class: "log-body" }, h("p", { class: "loading" }, "正在加载…"));
-  const summary = h("summary", null, "查验记录");
+  const body = h("div", { class: "log-body" }, h("p", { class: "loading" }, t("common.loading")));
+  const summary = h("summary", null, t("log.summary"));
   const details = h("details", { class: "verification-log" }, summary, body);
   let loaded = false;
   const load = async () => {
@@ -302,19 +358,19 @@ export function verificationLog(path, { open = false, what }) {
       showError(errorEl, error);
       return;
     }
-    summary.textContent = `查验记录（共 ${log.count} 次）`;
+    summary.textContent = t("log.summary_count", { n: log.count });
     if (!log.items.length) {
-      replace(body, h("p", null, `尚无人查验此${what}。`));
+      replace(body, h("p", null, t("log.empty", { what })));
       return;
     }
     replace(body, h("table", { class: "log-table" },
-      h("caption", { class: "visually-hidden" }, "查验记录，最新的在前"),
-      h("thead", null, h("tr", null, h("th", { scope: "col" }, "查验时间"), h("th", { scope: "col" }, "查验方式"),
-        h("th", { scope: "col" }, "查验结果"))),
+      h("caption", { class: "visually-hidden" }, t("log.caption")),
+      h("thead", null, h("tr", null, h("th", { scope: "col" }, t("log.at")), h("th", { scope: "col" }, t("log.channel")),
+        h("th", { scope: "col" }, t("log.result")))),
       h("tbody", null, log.items.map((item) => h("tr", null,
-        h("td", null, dateTime(item.at)),
-        h("td", null, CHANNEL_LABELS[item.channel] || item.channel),
-        h("td", null, RESULT_LABELS[item.result] || item.result))))));
+        h("td", null, token(dateTime(item.at))),
+        h("td", null, channelLabel(item.channel)),
+        h("td", null, resultLabel(item.result)))))));
   };
   details.addEventListener("toggle", () => { if (details.open) load(); });
   details.open = open; // opening fires toggle, which loads it

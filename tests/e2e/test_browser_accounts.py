@@ -120,7 +120,7 @@ def accept_the_notice(stack: Stack, page: Page) -> None:
 
 
 def token_of(page: Page) -> str:
-    return str(page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')"))
+    return str(page.evaluate(f"localStorage.getItem('{TOKEN_KEY}')"))
 
 
 def status_of(stack: Stack, token: str) -> int:
@@ -483,7 +483,7 @@ def test_logging_out_everywhere_and_deleting_the_account_from_the_account_page(
     assert answer.value.status == 204
     expect(heading).to_have_text("持证人登录")
     expect(page.locator("[data-role=form-status]")).to_contain_text("账号已注销")
-    assert page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')") is None
+    assert page.evaluate(f"localStorage.getItem('{TOKEN_KEY}')") is None
     r = requests.post(stack.url("/auth/login"), json={"username": holder.username, "password": PASSWORD}, timeout=10)
     assert r.status_code == 401, r.text
     # The ID document is free to register again; the certificate record stayed.

@@ -54,7 +54,7 @@ def the_demo_holders_page(open_page: Callable[..., Watched], stack: Any) -> tupl
     w.page.goto(stack.url("/"))
     log_in(w.page, "demo", "Demo#2026")
     expect(w.page.get_by_role("heading", level=1)).to_have_text("持证人查询下载")
-    token = str(w.page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')"))
+    token = str(w.page.evaluate(f"localStorage.getItem('{TOKEN_KEY}')"))
     return w, certificates(stack, token)[NURSE], token
 
 
@@ -222,7 +222,7 @@ def test_a_cancelled_certificates_e_file_answers_cancelled_and_keeps_its_code_an
     expect(card).to_contain_text("该证书已注销，不能加注、查看或下载。")
     expect(card.get_by_role("button", name="查看文件")).to_have_count(0)
     code = card.locator(".verification-code").inner_text()
-    token = str(page.evaluate(f"sessionStorage.getItem('{TOKEN_KEY}')"))
+    token = str(page.evaluate(f"localStorage.getItem('{TOKEN_KEY}')"))
     assert code == certificates(stack, token)[number]["file_verification_code"]
 
     verifier = open_page().page

@@ -1,6 +1,12 @@
 """Integration tests run the services against moto, with the resources deployed from
 `infra/resources.yaml` exactly as the local stack deploys them.
 
+Every test that uses the stack runs twice, once per DynamoDB (`[moto]`, `[local]`): moto's, with
+the local stack's patches (infra/moto_server.py), and AWS's own DynamoDB Local
+(infra/dynamodb_local.py), which has none of them; S3, SQS, Secrets Manager, SES and SNS are
+moto's in both. One DynamoDB Local serves the whole run, in memory; each session makes its own
+tables in it (moto's stack names them), as each session deploys its own stack into moto.
+
 moto does not enforce IAM, so across the whole run every AWS request that our code (anything
 under `chalicelib`) makes is recorded with its IAM action and resource, and attributed to the
 Lambda function(s) whose code made it (tests/integration/entry_points.py); at the end each must
@@ -21,10 +27,14 @@ import botocore.signers
 import pytest
 from botocore.client import BaseClient
 from moto import mock_aws
+from pynamodb.models import Model
 
+import chalicelib.models
 from chalicelib import deps
 from infra import iam
 from infra.deploy import OUTPUT_ENV, TEMPLATE, deploy, load_template
+from infra.dynamodb_local import start as start_dynamodb_local
+from infra.dynamodb_local import wait_until_ready
 from infra.moto_server import install_item_rollback, install_partition_queries, install_serialized_dynamodb
 from infra.tsa import TrustServices, start_trust_services
 from tests.integration.entry_points import DIRECT, ENTRY_POINTS, PASS_THROUGH
@@ -175,24 +185,95 @@ def trust_services() -> Iterator[TrustServices]:
     services.stop()
 
 
+# The DynamoDB every test that uses the stack runs against, in turn; and the modules that test
+# moto itself (the local stack's patches of its DynamoDB), which run on moto only.
+DYNAMODB_BACKENDS = ("moto", "local")
+MOTO_ONLY = {"tests.integration.test_embedded_aws"}
+# An already running DynamoDB Local to use (`make test` starts one for all its workers:
+# tests/integration/shared_dynamodb_local.py); without it the session starts its own.
+SHARED_ENDPOINT = "DYNAMODB_LOCAL_ENDPOINT"
+DYNAMODB_ENDPOINT = "AWS_ENDPOINT_URL_DYNAMODB"  # botocore's: DynamoDB's endpoint, no other service's
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "dynamodb_backend" in metafunc.fixturenames:
+        backends = ("moto",) if metafunc.module.__name__ in MOTO_ONLY else DYNAMODB_BACKENDS
+        metafunc.parametrize("dynamodb_backend", backends, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def dynamodb_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def aws(trust_services: TrustServices) -> Iterator[dict[str, str]]:
-    # The embedded AWS as the local stack runs it: DynamoDB requests one at a time (so races
-    # are decided as on AWS), transactions rolled back item by item, queries by partition;
-    # the signing material and the TSA are the trust services', as on the local stack.
-    install_serialized_dynamodb()
-    install_item_rollback()
-    install_partition_queries()
-    assert trust_services.pki is not None
+def dynamodb_local() -> Iterator[str]:
+    """The endpoint of DynamoDB Local, in memory, for the rest of the session."""
+    shared = os.environ.get(SHARED_ENDPOINT)
+    if shared:
+        wait_until_ready(shared)
+        yield shared
+        return
+    local = start_dynamodb_local()
+    yield local.endpoint
+    local.stop()
+
+
+@pytest.fixture(scope="session")
+def stacks(trust_services: TrustServices) -> Iterator[dict[str, dict[str, str]]]:
+    """moto for the session, and in it one stack per DynamoDB backend (deployed when a module
+    first asks for it): DynamoDB backend -> the stack's environment. Modules switch between
+    them without tearing down moto, so each backend's data lives for the session, as it did
+    with one moto."""
     with mock_aws():
-        env = deploy(boto3.Session(), signing_material=trust_services.pki.material.to_json())
+        yield {}
+    os.environ.pop(DYNAMODB_ENDPOINT, None)
+
+
+@pytest.fixture(scope="module")
+def aws(request: pytest.FixtureRequest, trust_services: TrustServices, stacks: dict[str, dict[str, str]],
+        dynamodb_backend: str) -> Iterator[dict[str, str]]:
+    # The embedded AWS as the local stack runs it; the signing material and the TSA are the
+    # trust services', as on the local stack. On moto, DynamoDB requests are taken one at a time
+    # (so races are decided as on AWS), transactions rolled back item by item, queries by
+    # partition; on DynamoDB Local, DynamoDB is AWS's own code and moto never sees a request.
+    os.environ.pop(DYNAMODB_ENDPOINT, None)  # the other backend's, if it came first
+    if dynamodb_backend not in stacks:
+        endpoint = None
+        if dynamodb_backend == "moto":
+            install_serialized_dynamodb()
+            install_item_rollback()
+            install_partition_queries()
+        else:
+            endpoint = request.getfixturevalue("dynamodb_local")
+        assert trust_services.pki is not None
+        # TTL stays off in DynamoDB Local: it deletes expired items by the wall clock, and these
+        # tests' clocks are fixed days in the past (README, "DynamoDB Local"; moto deletes nothing).
+        env = deploy(boto3.Session(), f"certificates-{dynamodb_backend}",
+                     signing_material=trust_services.pki.material.to_json(), dynamodb_endpoint=endpoint,
+                     ttl=dynamodb_backend == "moto")
         env["TSA_URL"] = trust_services.tsa_url
         RECORDER.bind(env)
-        os.environ.update(env)
-        os.environ.setdefault("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
-        deps.reset()
-        yield env
-        deps.reset()
+        stacks[dynamodb_backend] = env
+    env = stacks[dynamodb_backend]
+    os.environ.update(env)
+    os.environ.setdefault("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    deps.reset()
+    _check_dynamodb(env)
+    yield env
+
+
+def _check_dynamodb(env: dict[str, str]) -> None:
+    """Every model and the repository's connection reach the backend's DynamoDB (DynamoDB Local
+    names its region `ddblocal`), not the tables of the other stack, which moto holds too."""
+    expected = env.get(DYNAMODB_ENDPOINT, "https://dynamodb.us-east-1.amazonaws.com")
+    client = deps.repository()._connection.client  # binds the models
+    models = [m for m in vars(chalicelib.models).values()
+              if isinstance(m, type) and issubclass(m, Model) and getattr(getattr(m, "Meta", None), "table_name", None)]
+    endpoints = {m.__name__: m._get_connection().connection.client.meta.endpoint_url for m in models}
+    assert set(endpoints.values()) == {expected} == {client.meta.endpoint_url}, endpoints
+    arn = client.describe_table(TableName=env["ANNOTATIONS_TABLE"])["Table"]["TableArn"]
+    assert (":ddblocal:" in arn) == (DYNAMODB_ENDPOINT in env), f"{arn} is not the expected backend's"
 
 
 @pytest.fixture()

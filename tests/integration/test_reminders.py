@@ -73,6 +73,18 @@ def test_new_certificates_are_announced_once_to_holders_with_an_account(repo) ->
         remind(repo, sender)
     mine = [m for m in sender.sent if m["email"] == "new@example.com"]
     assert len(mine) == 1 and "2 本新的职业资格证书" in mine[0]["text"], [m["text"] for m in mine]
+    # One message: by e-mail, the verified phone gets no SMS (it costs some fifty times as much).
+    assert not [m for m in sender.sent if m["phone"] == "13700001111"]
+
+
+def test_a_holder_with_a_verified_phone_only_is_reminded_by_sms(repo) -> None:
+    user = holder(repo, phone="13700002222")
+    cert = a_certificate(repo, holder_key=user.id_hash)
+    render(apply(repo, cert, account_id=user.user_id, validity_days=5).annotation_id)
+    sender = RecordingSender()
+    remind(repo, sender, NOW + timedelta(hours=1))
+    texts = sorted(m["subject"] for m in sender.sent if m["phone"] == "13700002222")
+    assert texts == ["加注件即将到期", "您有新的职业资格证书"]
 
 
 def test_reminders_go_to_verified_contacts_only(repo) -> None:

@@ -1,5 +1,5 @@
-"""The one third-party browser file: pinned to an exact version with its integrity hash, fetched by
-`make web-deps` into a path the pages serve, and never committed."""
+"""The one third-party browser file the pages serve, and the one the browser tests load: pinned
+to exact versions with their integrity hashes, fetched by `make web-deps`, and never committed."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_npm_dependency_is_pinned_exactly_with_a_sha512_integrity() -> None:
-    wanted = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["dependencies"]
+    package = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))
     locked = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))["packages"]
-    assert wanted == {"jsqr": "1.4.0"}
+    # What the pages serve, and what only the browser tests load (axe-core, never served by the app).
+    assert package["dependencies"] == {"jsqr": "1.4.0"}
+    assert package["devDependencies"] == {"axe-core": "4.10.3"}
+    wanted = {**package["dependencies"], **package["devDependencies"]}
+    assert not any(name.startswith("axe") for name in pages.STATIC_FILES)
     for name, version in wanted.items():
         assert re.fullmatch(r"\d+\.\d+\.\d+", version), name
         entry = locked[f"node_modules/{name}"]
