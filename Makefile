@@ -69,7 +69,7 @@ typecheck: deps
 unit: deps
 	$(PY) -m pytest -q tests/unit
 
-integration: deps dynamodb-local
+integration: deps java-deps dynamodb-local
 	$(PY) -m pytest -q tests/integration
 
 e2e: deps web-deps

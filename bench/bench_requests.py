@@ -37,7 +37,7 @@ class Counter:
 
 def _hook_clients(counter: Counter) -> None:
     from chalicelib import deps
-    from chalicelib.models import _BINDINGS
+    from chalicelib.tables import _BINDINGS
 
     repo = deps.repository()
     clients = {id(c): c for c in [repo._connection.client] +

@@ -59,7 +59,7 @@ class Settings:
     tsa_url: str | None = None
     # How long a holder's first download of an electronic file waits for the render worker to
     # render and sign it (services.efiles) before answering 503 file_not_ready; 0 to 20.
-    file_wait_seconds: int = 8
+    file_wait_seconds: int = 4
     # Shards of each low-cardinality index key (domain.shards; README, "Keys at national scale"):
     # may grow, never shrink.
     index_shards: int = 128
@@ -121,7 +121,7 @@ def _rows_per_chunk() -> int:
 
 def _file_wait_seconds() -> int:
     """Within API Gateway's 29 s, with room for the rest of the request."""
-    seconds = _whole_number("FILE_WAIT_SECONDS", 8)
+    seconds = _whole_number("FILE_WAIT_SECONDS", 4)
     if not 0 <= seconds <= 20:
         raise ConfigurationError("environment variable FILE_WAIT_SECONDS must be between 0 and 20")
     return seconds

@@ -1,12 +1,11 @@
 """PynamoDB models, one per table of `infra/resources.yaml`.
 
 Table names come from the CloudFormation stack, so they are bound at run time by
-`bind_models()` (called by the repository when it is first built), never at import.
+`tables.bind_models()` (called by the repository when it is first built), never at import.
 """
 
 from __future__ import annotations
 
-import botocore.session
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -18,11 +17,8 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.connection import Connection
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
-
-from chalicelib.config import Settings
 
 
 class UserModel(Model):
@@ -248,7 +244,8 @@ class CertificateModel(Model):
     loaded_at = UTCDateTimeAttribute(null=True)
     # The newest annotation applied for, so a list of certificates needs one BatchGet.
     latest_annotation_id = UnicodeAttribute(null=True)
-    # "1" from the moment a certificate is first loaded until its holder has been told.
+    # Its shard (domain.shards.announce_key) from the moment a certificate is first loaded until
+    # its holder has been told; absent after.
     announce = UnicodeAttribute(null=True)
     # The batch row that last changed it (domain.batches.RowStamp): its order, and its load.
     row_stamp = UnicodeAttribute(null=True)
@@ -325,9 +322,9 @@ class AnnotationModel(Model):
     language = UnicodeAttribute(null=True)
     status = UnicodeAttribute()
     verification_count = NumberAttribute(default=0)
-    # "1" while pending (the sparse by_pending index); removed when ready or failed.
+    # Its shard while pending (the sparse by_pending index, domain.shards); removed when ready or failed.
     pending = UnicodeAttribute(null=True)
-    # The Beijing date the copy expires (ready copies only), and when its holder was reminded.
+    # `<Beijing date it expires>#<shard>` (ready copies only), and when its holder was reminded.
     expiry_day = UnicodeAttribute(null=True)
     reminded_at = UTCDateTimeAttribute(null=True)
     # ISO 8601 UTC text, so that the index sorts by time.
@@ -424,46 +421,3 @@ class CodeModel(Model):
 # Slot i of a certificate's annotation quota (domain.annotations.QUOTA_LIMIT of them).
 QUOTA_SLOTS: tuple[QuotaSlotAttribute, ...] = (
     CertificateModel.quota_slot_0, CertificateModel.quota_slot_1, CertificateModel.quota_slot_2)
-
-
-_BINDINGS: tuple[tuple[type[Model], str], ...] = (
-    (UserModel, "users_table"),
-    (UserKeyModel, "user_keys_table"),
-    (IdDocumentModel, "user_keys_table"),
-    (PhoneRecordModel, "user_keys_table"),
-    (ImportFileModel, "user_keys_table"),
-    (ImportModel, "imports_table"),
-    (RevokedTokenModel, "revoked_tokens_table"),
-    (CertificateModel, "certificates_table"),
-    (AnnotationModel, "annotations_table"),
-    (VerificationModel, "verifications_table"),
-    (RateLimitModel, "rate_limits_table"),
-    (AttemptsModel, "rate_limits_table"),
-    (CounterModel, "rate_limits_table"),
-    (CodeModel, "codes_table"),
-)
-
-
-def bind_models(settings: Settings) -> botocore.session.Session:
-    """Point every model at its table from the settings, with a fresh connection each.
-
-    The botocore clients are built here, once, from one botocore session: PynamoDB builds them
-    lazily, and threads that race to use a model first would each build their own (slowly).
-    """
-    session = botocore.session.get_session()
-    for model, field in _BINDINGS:
-        model.Meta.table_name = getattr(settings, field)
-        model.Meta.region = settings.region
-        model._connection = None
-        share_session(model._get_connection().connection, session)
-    return session
-
-
-def share_session(connection: Connection, session: botocore.session.Session) -> None:
-    """Build `connection`'s client from `session`, which every model shares: each botocore
-    session loads DynamoDB's service model anew, and fifteen of them made the first request of
-    a cold start wait about 1.9 s (one: 0.08 s). PynamoDB keeps a connection's session in the
-    thread-local `_local.session` it creates the client from (pynamodb 6.1.0, pinned in
-    requirements.txt; tests/unit/test_models.py checks it); a client is built once, here."""
-    connection._local.session = session
-    _ = connection.client

@@ -13,10 +13,11 @@ from html import escape
 
 from chalicelib.domain.text import Language
 
-# Where the links point: the API's root ("/" locally; "/<stage>/" behind API Gateway, which
-# substitutes $context.stage in a gateway response's template).
+# Where the links point: the API's root ("/" locally; behind API Gateway the service's public
+# address, `DomainName`, which the template substitutes: a path under the stage would be wrong
+# at the custom domain's root, the one address holders and QR codes use).
 LOCAL_ROOT = "/"
-GATEWAY_ROOT = "/$context.stage/"
+GATEWAY_ROOT = "https://${DomainName}/"
 
 _TEXT = {
     "zh": {"lang": "zh-CN", "title": "页面不存在", "body": "您访问的页面不存在，可能是地址有误或页面已移动。",

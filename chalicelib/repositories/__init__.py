@@ -9,21 +9,23 @@ from __future__ import annotations
 from pynamodb.connection import Connection
 
 from chalicelib.config import Settings
-from chalicelib.models import bind_models, share_session
 from chalicelib.repositories.accounts import AccountRepository
 from chalicelib.repositories.annotations import AnnotationRepository
 from chalicelib.repositories.certificates import CertificateRepository
+from chalicelib.repositories.efiles import FileRepository
 from chalicelib.repositories.imports import ImportRepository
 from chalicelib.repositories.limits import LimitRepository
 from chalicelib.repositories.verifications import VerificationRepository
+from chalicelib.tables import POOL_CONNECTIONS, bind_models, share_session
 
 
-class Repository(CertificateRepository):
-    """The certificates, and beside them the other repositories on one connection."""
+class Repository(CertificateRepository, FileRepository):
+    """The certificates and their electronic files, and beside them the other repositories on one
+    connection."""
 
     def __init__(self, settings: Settings) -> None:
         session = bind_models(settings)
-        self._connection = Connection(region=settings.region)
+        self._connection = Connection(region=settings.region, max_pool_connections=POOL_CONNECTIONS)
         share_session(self._connection, session)  # built once, before any thread needs it (see bind_models)
         self._shards = settings.index_shards
         self.annotations = AnnotationRepository(self._connection, settings.index_shards)
@@ -33,5 +35,5 @@ class Repository(CertificateRepository):
         self.imports = ImportRepository()
 
 
-__all__ = ["AccountRepository", "AnnotationRepository", "CertificateRepository", "ImportRepository", "LimitRepository",
-           "Repository", "VerificationRepository"]
+__all__ = ["AccountRepository", "AnnotationRepository", "CertificateRepository", "FileRepository", "ImportRepository",
+           "LimitRepository", "Repository", "VerificationRepository"]

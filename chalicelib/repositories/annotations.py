@@ -24,7 +24,7 @@ from chalicelib.domain.annotations import (
 from chalicelib.domain.certificates import Certificate, CertificateStatus
 from chalicelib.domain.clock import beijing_date
 from chalicelib.domain.errors import ConcurrentUpdate, IdentityNotVerified
-from chalicelib.domain.shards import every_shard, expiry_key, expiry_keys, pending_key, read_all
+from chalicelib.domain.shards import every_shard, expiry_key, expiry_keys, pending_key
 from chalicelib.models import (
     QUOTA_SLOTS,
     AnnotationModel,
@@ -35,6 +35,7 @@ from chalicelib.models import (
 from chalicelib.repositories.accounts import document_item_key
 from chalicelib.repositories.base import cancelled_items, conditional_failed, update_returning_nothing
 from chalicelib.repositories.certificates import get_certificate
+from chalicelib.repositories.shards import read_all
 
 
 class AnnotationRepository:

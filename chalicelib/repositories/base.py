@@ -8,7 +8,7 @@ from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.constants import NONE
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 
@@ -53,3 +53,15 @@ def update_returning_nothing(model: type[Model], hash_key: str, *, actions: list
     was not given. The model's own table connection knows the table's keys; PynamoDB offers it
     only as `_get_connection`."""
     model._get_connection().update_item(hash_key, actions=actions, condition=condition, return_values=NONE)
+
+
+def updated_if(model: type[Model], hash_key: str, *, actions: list[Any], condition: Condition) -> bool:
+    """`update_returning_nothing`, answering whether the condition held (False) instead of
+    raising when it did not."""
+    try:
+        update_returning_nothing(model, hash_key, actions=actions, condition=condition)
+    except UpdateError as e:
+        if conditional_failed(e):
+            return False
+        raise
+    return True

@@ -14,10 +14,11 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.annotations import QuotaSlot
 from chalicelib.domain.batches import RowStamp
-from chalicelib.domain.certificates import PRINTED_FIELDS, Certificate, CertificateStatus
-from chalicelib.domain.shards import announce_key, every_shard, stream_all
+from chalicelib.domain.certificates import Certificate, CertificateStatus
+from chalicelib.domain.shards import announce_key, every_shard
 from chalicelib.models import QUOTA_SLOTS, CertificateModel
-from chalicelib.repositories.base import conditional_failed, update_returning_nothing
+from chalicelib.repositories.base import conditional_failed, updated_if
+from chalicelib.repositories.shards import stream_all
 
 # What a batch needs to know of a stored certificate to tell whether a row changes it.
 _LOAD_STATE = ["certificate_id", "row_digest", "row_stamp", "loaded_by"]
@@ -126,46 +127,6 @@ class CertificateRepository:
             return False
         return True
 
-    def request_file(self, certificate_id: str, now: datetime, asked_before: datetime) -> bool:
-        """Note that a holder asked for the electronic file; False when someone asked after
-        `asked_before` already (then its render is under way)."""
-        try:
-            update_returning_nothing(
-                CertificateModel, certificate_id, actions=[CertificateModel.file_requested_at.set(now)],
-                condition=CertificateModel.certificate_id.exists()
-                & (CertificateModel.file_requested_at.does_not_exist()
-                   | (CertificateModel.file_requested_at < asked_before)))
-        except UpdateError as e:
-            if conditional_failed(e):
-                return False
-            raise
-        return True
-
-    def give_file_code(self, certificate_id: str, code: str) -> str:
-        """The electronic file's code: `code`, unless the certificate has one already."""
-        model = CertificateModel(certificate_id)
-        model.update(actions=[CertificateModel.file_code.set(CertificateModel.file_code | code)],
-                     condition=CertificateModel.certificate_id.exists())
-        assert model.file_code is not None
-        return model.file_code
-
-    def file_rendered(self, cert: Certificate, *, key: str, sha256: str, printed: str) -> bool:
-        """Record the stored file, if the certificate still prints what it was rendered from
-        (each printed value as read) and no file of that is recorded yet."""
-        condition: Any = CertificateModel.file_printed.does_not_exist() | (CertificateModel.file_printed != printed)
-        for name in PRINTED_FIELDS:
-            value = getattr(cert, name)
-            condition &= getattr(CertificateModel, name) == (value.isoformat() if isinstance(value, date) else value)
-        try:
-            update_returning_nothing(CertificateModel, cert.certificate_id, actions=[
-                CertificateModel.file_key.set(key), CertificateModel.file_sha256.set(sha256),
-                CertificateModel.file_printed.set(printed)], condition=condition)
-        except UpdateError as e:
-            if conditional_failed(e):
-                return False
-            raise
-        return True
-
     def certificates_to_announce(self) -> Iterator[tuple[str, str]]:
         """(certificate_id, holder_key) of certificates whose holder has not been told, holder by
         holder (a holder's all lie in one shard, sorted by the index's sort key), shard after
@@ -177,14 +138,8 @@ class CertificateRepository:
 
     def claim_announcement(self, certificate_id: str) -> bool:
         """Take the certificate off the to-announce list; False if another run did first."""
-        try:
-            CertificateModel(certificate_id).update(actions=[CertificateModel.announce.remove()],
-                                                    condition=CertificateModel.announce.exists())
-        except UpdateError as e:
-            if conditional_failed(e):
-                return False
-            raise
-        return True
+        return updated_if(CertificateModel, certificate_id, actions=[CertificateModel.announce.remove()],
+                          condition=CertificateModel.announce.exists())
 
 
 def _certificate_model(cert: Certificate, now: datetime) -> CertificateModel:

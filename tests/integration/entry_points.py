@@ -58,7 +58,7 @@ ENTRY_POINTS: dict[str, set[str]] = {
     # The shards of a sparse index, read in threads (domain.shards): whoever reads that index.
     "chalicelib.repositories.annotations:AnnotationRepository.pending_before.<locals>.<lambda>": {"Sweeper"},
     "chalicelib.repositories.annotations:AnnotationRepository.expiring_on.<locals>.<lambda>": {"Reminders"},
-    "chalicelib.domain.shards:_first_page": {"Reminders"},  # certificates_to_announce's next shard
+    "chalicelib.repositories.shards:_first_page": {"Reminders"},  # certificates_to_announce's next shard
 }
 
 # Adapters, getters and repository methods a test calls directly: every function whose code calls them.
@@ -90,7 +90,7 @@ DIRECT: dict[str, set[str]] = {
     "chalicelib.repositories.annotations:AnnotationRepository.expiring_on": {"Reminders"},
     "chalicelib.repositories.certificates:CertificateRepository.certificates_to_announce": {"Reminders"},
     # The generator certificates_to_announce returns, iterated by a test: its frame is the outermost of ours.
-    "chalicelib.domain.shards:stream_all": {"Reminders"},
+    "chalicelib.repositories.shards:stream_all": {"Reminders"},
     "chalicelib.repositories.certificates:CertificateRepository.claim_announcement": {"Reminders"},
     "chalicelib.services.imports:import_lines": {"ImportWorker"},
     # No function's code: the tests' own uploads of batch files and reads of what was stored

@@ -101,4 +101,4 @@ def test_the_404_page_links_home_in_both_languages_and_the_gateway_sends_the_sam
         assert 'href="/"' in page and 'href="/verify"' in page and "<script" not in page
     assert zh.index("页面不存在") < zh.index("Page not found") and en.index("Page not found") < en.index("页面不存在")
     overrides = (ROOT / "infra" / "overrides.yaml").read_text(encoding="utf-8")
-    assert f"text/html: '{not_found.page('zh', not_found.GATEWAY_ROOT)}'" in overrides
+    assert f"text/html: !Sub '{not_found.page('zh', not_found.GATEWAY_ROOT)}'" in overrides

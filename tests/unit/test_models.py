@@ -11,7 +11,7 @@ import pynamodb
 import pytest
 from pynamodb.connection import Connection
 
-from chalicelib import models
+from chalicelib import tables
 from chalicelib.config import ENV_NAMES, get_settings
 
 
@@ -27,8 +27,8 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_the_pinned_pynamodb_builds_a_connections_client_from_its_thread_local_session() -> None:
     assert pynamodb.__version__ == "6.1.0"
     connection = Connection(region="us-east-1")
-    session = models.botocore.session.get_session()
-    models.share_session(connection, session)
+    session = tables.botocore.session.get_session()
+    tables.share_session(connection, session)
     assert connection.session is session
     assert connection.client is connection.client  # built once
 
@@ -38,5 +38,5 @@ def test_every_model_and_the_repository_share_one_session(settings: Any) -> None
 
     assert "AWS_ENDPOINT_URL" not in os.environ
     repo = Repository(settings)
-    sessions = {id(model._get_connection().connection.session) for model, _ in models._BINDINGS}
+    sessions = {id(model._get_connection().connection.session) for model, _ in tables._BINDINGS}
     assert sessions == {id(repo._connection.session)}

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from chalicelib.domain import shards
+from chalicelib.repositories.shards import read_all, stream_all
 
 
 def test_a_shard_is_stable_in_range_and_names_its_key_value() -> None:
@@ -29,7 +30,7 @@ def test_read_all_reads_in_parallel_and_answers_in_the_keys_order() -> None:
         barrier.wait()  # four reads at once, or this times out
         return [key, key]
 
-    assert shards.read_all(["0", "1", "2", "3"], read) == ["0", "0", "1", "1", "2", "2", "3", "3"]
+    assert read_all(["0", "1", "2", "3"], read) == ["0", "0", "1", "1", "2", "2", "3", "3"]
     assert len(threads) == 4
 
 
@@ -40,10 +41,10 @@ def test_stream_all_yields_every_shard_in_turn_reading_ahead_only_one_page() -> 
         asked.append(key)
         return ((key, i) for i in range(250))
 
-    stream = shards.stream_all(["a", "b", "c"], read)
+    stream = stream_all(["a", "b", "c"], read)
     first = [next(stream) for _ in range(10)]
     assert first == [("a", i) for i in range(10)]
     assert asked[:1] == ["a"] and "c" not in asked  # one shard ahead at most
     rest = list(stream)
     assert [k for k, _ in first + rest] == ["a"] * 250 + ["b"] * 250 + ["c"] * 250
-    assert list(shards.stream_all([], read)) == []
+    assert list(stream_all([], read)) == []
