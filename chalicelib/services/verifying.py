@@ -145,6 +145,9 @@ class Verifier:
         document = self.store.by_file(hashlib.sha256(data).hexdigest())
         issued_length = None
         if document is None:  # perhaps an issued document to which revisions were appended
+            # Up to two index Queries per place a signed revision may end: only for a client
+            # within its limit, so that a throttled one cannot make each upload cost them.
+            self._check_throttle(self.store.misses(self.client_key))
             document, issued_length = self._issued_prefix(data)
         cert = self._checked(document)
         modifications: frozenset[Modification] = frozenset()

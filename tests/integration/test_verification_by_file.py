@@ -97,3 +97,34 @@ def test_hostile_files_are_unknown_and_hostile_updates_never_pass_as_unmodified(
         except UnknownDocument:
             continue
         assert answer["modified_after_signing"] is True and answer["modifications"], name
+
+
+def test_a_throttled_client_is_refused_before_its_upload_costs_any_prefix_lookup(repo) -> None:
+    from chalicelib.domain.errors import RateLimited
+    from chalicelib.domain.verification import MISS_LIMIT
+
+    _, ready = ready_copy(repo)
+    resaved = incremental(deps.files().get(ready.file_key), "annotation")
+    client = "198.51.100.250"
+    for _ in range(MISS_LIMIT):
+        with pytest.raises(UnknownDocument):
+            verifier(repo, client=client).by_file(b"%PDF-1.7 nothing of ours")
+    class Counting:
+        """The real store, counting the file-hash lookups it is asked for."""
+
+        def __init__(self) -> None:
+            self.lookups = 0
+
+        def by_file(self, sha256_hex: str):  # type: ignore[no-untyped-def]
+            self.lookups += 1
+            return repo.verifications.by_file(sha256_hex)
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(repo.verifications, name)
+
+    counting = Counting()
+    checking = verifier(repo, client=client)
+    checking.store = counting
+    with pytest.raises(RateLimited):
+        checking.by_file(resaved)
+    assert counting.lookups == 1  # the exact hash only, then the refusal
