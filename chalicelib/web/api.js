@@ -12,8 +12,14 @@ import { currentLang, t } from "./i18n.js";
 // out (or renews the session), so logout in one tab is logout in all. The CSP is unchanged (no
 // cookie, no third party); the token is short-lived (2 h, renewable up to 12 h after login,
 // the server's rule), cleared on logout and on expiry, and revoked server-side by logout.
-const TOKEN_KEY = "certificates.access_token";
-const EXPIRES_KEY = "certificates.expires_at"; // ms since the epoch on this browser's clock
+export const TOKEN_KEY = "certificates.access_token";
+export const EXPIRES_KEY = "certificates.expires_at"; // ms since the epoch on this browser's clock
+// Whose token it is (the username as the server keys it, lower case): a tab that sees the token
+// change hands to another account starts over instead of sending Y's token from X's screen.
+const USER_KEY = "certificates.user";
+// Why the last session ended, "timeout" | "logout": written before the token is removed, so that
+// the other tabs show the same as this one (登录已超时 with the forms kept, or a plain logout).
+const ENDED_KEY = "certificates.ended";
 
 function read(key) {
   try { return window.localStorage.getItem(key); } catch { return null; }
@@ -25,9 +31,15 @@ export const session = {
     const value = Number(read(EXPIRES_KEY));
     return Number.isFinite(value) && value > 0 ? value : null;
   },
-  // Takes a login answer ({access_token, expires_in}).
-  set(login) {
+  get user() { return read(USER_KEY); },
+  get endedBecause() { return read(ENDED_KEY); },
+  // Takes a login answer ({access_token, expires_in}) and, after a login, whose it is (a renewal
+  // or a new password keeps the user). The user is written before the token: the other tabs
+  // read it when the token's `storage` event reaches them.
+  set(login, username) {
     try {
+      window.localStorage.removeItem(ENDED_KEY);
+      if (username !== undefined) window.localStorage.setItem(USER_KEY, String(username).toLowerCase());
       window.localStorage.setItem(TOKEN_KEY, login.access_token);
       if (Number.isFinite(login.expires_in)) {
         window.localStorage.setItem(EXPIRES_KEY, String(Date.now() + login.expires_in * 1000));
@@ -36,10 +48,12 @@ export const session = {
       }
     } catch { /* storage refused: nothing to keep the session in */ }
   },
-  clear() {
+  clear(reason = "logout") {
     try {
+      window.localStorage.setItem(ENDED_KEY, reason);
       window.localStorage.removeItem(TOKEN_KEY);
       window.localStorage.removeItem(EXPIRES_KEY);
+      window.localStorage.removeItem(USER_KEY);
     } catch { /* nothing stored */ }
   },
 };
@@ -69,9 +83,10 @@ export function onNoticeNotAccepted(fn) { handlers.noticeNotAccepted = fn; }
 export function onIdentityNotVerified(fn) { handlers.identityNotVerified = fn; }
 
 // `quiet401`: the caller handles a 401 itself (a refused renewal is not a timed-out page).
-export async function api(method, path, { json, raw, contentType, auth = true, quiet401 = false } = {}) {
+// `lang`: the language to be answered in, when not the page's.
+export async function api(method, path, { json, raw, contentType, auth = true, quiet401 = false, lang } = {}) {
   const headers = { Accept: "application/json" };
-  if (currentLang() === "en") headers["Accept-Language"] = "en";
+  if ((lang || currentLang()) === "en") headers["Accept-Language"] = "en";
   const token = auth ? session.token : null;
   if (token) headers.Authorization = `Bearer ${token}`;
   let body;

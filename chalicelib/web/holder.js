@@ -5,9 +5,9 @@
 // the URL's hash (#/certificates/…), so a reload or the back button keeps the place.
 
 import { showAccountPage } from "./account.js";
-import { api, onIdentityNotVerified, onNoticeNotAccepted, onUnauthorized, session } from "./api.js";
+import { api, EXPIRES_KEY, onIdentityNotVerified, onNoticeNotAccepted, onUnauthorized, session, TOKEN_KEY } from "./api.js";
 import { announce, busy } from "./dom.js";
-import { applyStatic, mountSwitch, onLangChange, t } from "./i18n.js";
+import { addTexts, applyStatic, mountSwitch, onLangChange, t } from "./i18n.js";
 import { showIdentity } from "./identity.js";
 import { showForgotPassword } from "./password.js";
 import { showCertificate } from "./screen-certificate.js";
@@ -16,12 +16,18 @@ import { showLogin, showRegister } from "./screen-login.js";
 import { showNotice } from "./screen-notice.js";
 import { installSessionDialog, onSessionExpired, startSessionTimers, stopSessionTimers } from "./session.js";
 import { go, keepDraft, leave, setHash, showAccount, startRouter, state, stopTimers } from "./view.js";
+import holderEn from "./strings-holder-en.js";
+import holderZh from "./strings-holder-zh.js";
+
+addTexts({ zh: holderZh, en: holderEn });
 
 const PROTECTED = /^#\/(certificates(\/[A-Za-z0-9_-]+)?|account)$/;
 const SIGNED_OUT_ONLY = ["#/login", "#/register", "#/password"];
 
 // What the login form says once (登录已超时 after a session ended), until a login succeeds.
 let loginMessage = null;
+// Whose screen this tab shows (session.user when it last routed signed in).
+let shownUser = session.user;
 
 function route() {
   stopTimers();
@@ -36,6 +42,9 @@ function route() {
     return showLogin(loginMessage);
   }
   loginMessage = null;
+  shownUser = session.user;
+  // What another account typed before its session timed out is not put into this one's forms.
+  if (state.draft && state.draft.user && state.draft.user !== shownUser) state.draft = null;
   if (SIGNED_OUT_ONLY.includes(hash)) return go("#/certificates");
   if (hash === "#/identity") return showIdentity(seq);
   if (hash === "#/notice") return showNotice(seq);
@@ -50,9 +59,14 @@ function route() {
 // the open forms held, and come back to this screen after the next login.
 function timedOut() {
   if (!session.token) return; // requests in flight together may all come back 401: the first one handles it
+  session.clear("timeout"); // the other tabs then come to showTimedOut() too, through the `storage` event
+  showTimedOut();
+}
+
+function showTimedOut() {
   const hash = location.hash;
   keepDraft(hash);
-  session.clear();
+  if (state.draft) state.draft.user = shownUser;
   stopSessionTimers();
   state.me = null;
   if (PROTECTED.test(hash)) state.returnTo = hash;
@@ -80,11 +94,14 @@ onIdentityNotVerified(() => {
   go("#/identity");
 });
 
-// Another tab logged in, renewed or logged out: this one follows (one session per browser).
+// Another tab logged in, renewed, timed out or logged out: this one follows (one session per
+// browser). A timeout shows what it shows in the tab whose clock ran out (登录已超时, the forms
+// kept); a logout drops the forms.
 window.addEventListener("storage", (event) => {
-  if (event.key !== "certificates.access_token" && event.key !== "certificates.expires_at") return;
-  if (event.key === "certificates.expires_at") { startSessionTimers(); return; }
+  if (event.key === EXPIRES_KEY) { startSessionTimers(); return; }
+  if (event.key !== TOKEN_KEY) return;
   if (!event.newValue) {
+    if (session.endedBecause === "timeout") { showTimedOut(); return; }
     stopSessionTimers();
     state.me = null;
     state.draft = null;
@@ -96,8 +113,24 @@ window.addEventListener("storage", (event) => {
     state.me = null;
     startSessionTimers();
     route();
+  } else if (session.user !== shownUser) {
+    switchedUser();
   }
 });
+
+// Another tab signed in as someone else: nothing of the account shown here may go on (its
+// screen, its forms, where it was going), or this tab would show X's screen with Y's token.
+function switchedUser() {
+  state.me = null;
+  state.draft = null;
+  state.returnTo = null;
+  state.flash = null;
+  loginMessage = null;
+  showAccount(null);
+  startSessionTimers();
+  go("#/certificates");
+  announce(t("session.switched_elsewhere"));
+}
 
 document.getElementById("logout").addEventListener("click", async (event) => {
   await busy(event.currentTarget, async () => {

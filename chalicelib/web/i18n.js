@@ -1,12 +1,19 @@
 // The page's two languages, Chinese (the default) and English: t(key, {name}) gives the text
-// of the chosen language (strings-zh.js / strings-en.js), the choice is remembered in
-// localStorage and first taken from the browser's languages. Static markup names its text
-// with data-i18n="key" (and data-i18n-attr="attribute:key;…"), filled in by applyStatic().
+// of the chosen language (strings-zh.js / strings-en.js: what both pages use, plus the page's
+// own that its script adds with addTexts()), the choice is remembered in localStorage and first
+// taken from the browser's languages. Static markup names its text with data-i18n="key" (and
+// data-i18n-attr="attribute:key;…"), filled in by applyStatic().
 
 import en from "./strings-en.js";
 import zh from "./strings-zh.js";
 
-export const LANGUAGES = { zh, en };
+export const LANGUAGES = { zh: { ...zh }, en: { ...en } };
+
+// A page's own texts ({zh, en}: strings-holder-*.js, strings-verify-*.js), so that a page never
+// loads the other's; added before the page draws anything.
+export function addTexts(texts) {
+  for (const code of Object.keys(LANGUAGES)) Object.assign(LANGUAGES[code], texts[code]);
+}
 const LANG_KEY = "certificates.lang";
 const HTML_LANG = { zh: "zh-CN", en: "en" };
 
@@ -31,7 +38,7 @@ export function isEnglish() { return lang === "en"; }
 
 export function t(key, params) {
   let text = LANGUAGES[lang][key];
-  if (text === undefined) text = zh[key];
+  if (text === undefined) text = LANGUAGES.zh[key];
   if (text === undefined) return key;
   if (params) text = text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
   return text;

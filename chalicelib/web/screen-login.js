@@ -70,7 +70,7 @@ export function showLogin(message) {
 
 export async function logIn(username, password) {
   const login = await api("POST", "/auth/login", { json: { username, password }, auth: false });
-  session.set(login);
+  session.set(login, username);
   state.me = null;
   startSessionTimers();
   announce(t("login.done"));

@@ -8,8 +8,12 @@
 import { api, ApiError } from "./api.js";
 import { announce, busy, h, replace, showMessage, token } from "./dom.js";
 import { RESULT_TONE, date, dateTime, documentLabel, resultLabel, text, waitText } from "./format.js";
-import { applyStatic, mountSwitch, onLangChange, t } from "./i18n.js";
+import { addTexts, applyStatic, currentLang, mountSwitch, onLangChange, t } from "./i18n.js";
+import verifyEn from "./strings-verify-en.js";
+import verifyZh from "./strings-verify-zh.js";
 import { installBatch } from "./verify-batch.js";
+
+addTexts({ zh: verifyZh, en: verifyEn });
 
 const codeForm = document.getElementById("code-form");
 const codeInput = document.getElementById("code");
@@ -51,8 +55,23 @@ function modifiedNote(answer) {
 // What the result box shows now, kept to redraw it in the other language.
 let shown = null;
 
-function showResult(answer, how, { quiet = false } = {}) {
-  shown = () => showResult(answer, how, { quiet: true });
+function showResult(answer, how, lang, { quiet = false } = {}) {
+  const redraw = () => showResult(answer, how, lang, { quiet: true });
+  shown = redraw;
+  drawResult(answer, how, answer.annotation && answer.annotation.scenario);
+  if (!quiet) announce(t("verify.announce", { label: resultLabel(answer.result) }));
+  // The answer names its scenario in the language it was asked in; in another one the name is
+  // looked up rather than asked again (a second check would count in the holder's log of checks,
+  // a second miss against this client's limit).
+  const to = currentLang();
+  if (answer.annotation && lang !== to) {
+    scenarioIn(answer.annotation.scenario, lang, to).then((name) => {
+      if (shown === redraw && currentLang() === to) drawResult(answer, how, name);
+    });
+  }
+}
+
+function drawResult(answer, how, scenario) {
   const label = resultLabel(answer.result);
   const tone = RESULT_TONE[answer.result] || "muted";
   const cert = answer.certificate || {};
@@ -82,17 +101,29 @@ function showResult(answer, how, { quiet = false } = {}) {
         h("h3", { id: "result-annotation-title" }, t("verify.annotation_title")),
         facts([
           [t("verify.annotation_no"), token(text(note.annotation_no))],
-          [t("verify.scenario"), scenarioText(note.scenario)],
+          [t("verify.scenario"), text(scenario)],
           [t("verify.validity"), validityTokens(note.valid_from, note.valid_until)],
         ])) : null));
   result.hidden = false;
-  if (!quiet) announce(t("verify.announce", { label }));
 }
 
-// The scenario as the API names it (in Chinese until the API answers in English); ours in English.
-function scenarioText(name) {
-  if (name === "本人调用") return t("scenario.self_use");
-  return text(name);
+// The scenario lists (GET /scenarios, {code, name}) by language, each asked for once.
+const scenarioLists = {};
+
+function scenarioList(lang) {
+  if (!scenarioLists[lang]) {
+    scenarioLists[lang] = api("GET", "/scenarios", { auth: false, lang }).then((answer) => answer.items)
+      .catch(() => { delete scenarioLists[lang]; return []; });
+  }
+  return scenarioLists[lang];
+}
+
+// A scenario's name in language `from` as it is named in `to`; the name itself when unknown.
+async function scenarioIn(name, from, to) {
+  const [source, target] = await Promise.all([scenarioList(from), scenarioList(to)]);
+  const known = source.find((s) => s.name === name);
+  const found = known && target.find((s) => s.code === known.code);
+  return found ? found.name : name;
 }
 
 function validityTokens(from, until) {
@@ -103,13 +134,14 @@ function validityTokens(from, until) {
 
 function showNotFound(error, { quiet = false } = {}) {
   shown = () => showNotFound(error, { quiet: true });
+  const message = errorMessage(error);
   replace(resultBody,
     h("div", { class: "verdict verdict-bad" },
       h("span", { class: "badge badge-bad badge-large" }, t("result.unknown")),
-      h("p", null, error.message)),
+      h("p", null, message)),
     h("p", { class: "hint" }, t("verify.not_found_hint")));
   result.hidden = false;
-  if (!quiet) announce(t("verify.announce", { label: error.message }));
+  if (!quiet) announce(t("verify.announce", { label: message }));
 }
 
 function hideResult() {
@@ -118,11 +150,30 @@ function hideResult() {
   replace(resultBody);
 }
 
+// The page's own text for a refusal the API names by its code (API.md), so that it follows the
+// language switch; the API's message (in the language of the request) for a code not known here.
+const ERROR_TEXT = {
+  unknown_code: "error.unknown_code",
+  unknown_document: "error.unknown_document",
+  invalid_document: "error.invalid_document",
+  document_too_large: "verify.too_large",
+  rate_limited: "error.rate_limited",
+  network_error: "common.network",
+  http_error: "common.unavailable",
+};
+
+export function errorMessage(error) {
+  if (!(error instanceof ApiError)) return t("verify.failed");
+  const key = ERROR_TEXT[error.code];
+  return key ? t(key) : error.message;
+}
+
 // A refusal as a person reads it; a throttled verifier is told how long to wait.
 export function refusal(error) {
-  if (!(error instanceof ApiError)) return t("verify.failed");
-  if (error.status === 429 && error.retryAfter) return t("verify.throttled", { wait: waitText(error.retryAfter) });
-  return error.message;
+  if (error instanceof ApiError && error.status === 429 && error.retryAfter) {
+    return t("verify.throttled", { wait: waitText(error.retryAfter) });
+  }
+  return errorMessage(error);
 }
 
 async function checkCode(code, { moveFocus }) {
@@ -136,7 +187,8 @@ async function checkCode(code, { moveFocus }) {
   }
   hideResult();
   try {
-    showResult(await api("GET", `/verify/${encodeURIComponent(code)}`, { auth: false }), "code");
+    const lang = currentLang();
+    showResult(await api("GET", `/verify/${encodeURIComponent(code)}`, { auth: false }), "code", lang);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       showNotFound(error);
@@ -172,8 +224,9 @@ fileForm.addEventListener("submit", (event) => {
     hideResult();
     try {
       // The raw bytes, as the API takes them (not a multipart form).
+      const lang = currentLang();
       const answer = await api("POST", "/verify/file", { raw: file, contentType: "application/pdf", auth: false });
-      showResult(answer, "file");
+      showResult(answer, "file", lang);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) showNotFound(error);
       else return refuse(refusal(error));

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.e2e import test_browser as web
+from tests.e2e.helpers import accepted_session, auth, certificates
 from tests.e2e.test_browser import (
     DEMO,
     TOKEN_KEY,
@@ -57,26 +59,46 @@ def english(page: Page) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
+VERIFIER_SOURCES = ("verify.js", "verify-batch.js", "verify.html")
+
+
+def keys_used(source: Path) -> set[str]:
+    text = source.read_text(encoding="utf-8")
+    used = set(re.findall(r'\bt\("([a-z_]+\.[a-z_.]+)"', text))
+    used |= set(re.findall(r'data-i18n(?:-attr)?="(?:[a-z-]+:)?([a-z_]+\.[a-z_]+)"', text))
+    return used
+
+
 def test_every_key_exists_in_both_languages_and_every_key_the_code_uses_exists(
         stack: Any, open_page: Callable[..., Watched]) -> None:
     page = open_page().page
-    page.goto(stack.url("/"))
+    loaded: list[str] = []
+    page.on("request", lambda r: loaded.append(r.url.rsplit("/", 1)[-1]) if "/static/strings" in r.url else None)
+    page.goto(stack.url("/verify"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("证书查验")
+    # Each page loads the texts both use and its own, never the other page's.
+    assert sorted(loaded) == ["strings-en.js", "strings-verify-en.js", "strings-verify-zh.js", "strings-zh.js"]
     keys = page.evaluate("""async () => {
-        const zh = (await import('/static/strings-zh.js')).default;
-        const en = (await import('/static/strings-en.js')).default;
-        return {zh: Object.keys(zh), en: Object.keys(en)};
+        const parts = {};
+        for (const [part, prefix] of [['shared', ''], ['holder', 'holder-'], ['verify', 'verify-']]) {
+            parts[part] = {
+                zh: Object.keys((await import(`/static/strings-${prefix}zh.js`)).default),
+                en: Object.keys((await import(`/static/strings-${prefix}en.js`)).default),
+            };
+        }
+        return parts;
     }""")
-    assert sorted(set(keys["zh"]) - set(keys["en"])) == []
-    assert sorted(set(keys["en"]) - set(keys["zh"])) == []
-    used = set()
-    for source in WEB.glob("*.js"):
-        used |= set(re.findall(r'\bt\("([a-z_]+\.[a-z_.]+)"', source.read_text(encoding="utf-8")))
-        text = source.read_text(encoding="utf-8")
-        used |= set(re.findall(r'data-i18n(?:-attr)?="(?:[a-z-]+:)?([a-z_]+\.[a-z_]+)"', text))
-    for html in ("index.html", "verify.html"):
-        text = (WEB / html).read_text(encoding="utf-8")
-        used |= set(re.findall(r'data-i18n(?:-attr="[a-z-]+:|=")([a-z_]+\.[a-z_]+)"', text))
-    assert sorted(used - set(keys["zh"])) == []
+    for part in keys.values():
+        assert sorted(set(part["zh"]) - set(part["en"])) == []
+        assert sorted(set(part["en"]) - set(part["zh"])) == []
+    shared, holder, verifier = (set(keys[part]["zh"]) for part in ("shared", "holder", "verify"))
+    assert not (shared & holder) and not (shared & verifier) and not (holder & verifier)
+    sources = [*WEB.glob("*.js"), WEB / "index.html", WEB / "verify.html"]
+    for source in sources:
+        if source.name.startswith(("strings-", "jsQR")):
+            continue
+        available = shared | (verifier if source.name in VERIFIER_SOURCES else holder)
+        assert sorted(keys_used(source) - available) == [], source.name
 
 
 def copy_text(stack: Any, page: Page, annotation_id: str) -> str:
@@ -261,3 +283,103 @@ def test_quota_full_multi_errors_escape_and_375px(stack: Any, open_page: Callabl
     broken = page.evaluate("""() => [...document.querySelectorAll('.token, .verification-code')]
         .filter(el => el.getClientRects().length > 1).map(el => el.textContent)""")
     assert broken == []
+
+
+def test_a_timeout_in_one_tab_shows_the_timeout_in_the_other_which_keeps_its_form(
+        stack: Any, open_page: Callable[..., Watched]) -> None:
+    holding = holder_with_an_e_certificate(stack, "TWO")
+    w = open_page()
+    first = w.page
+    w.allow(401, "/me")
+    first.goto(stack.url("/"))
+    log_in(first, holding.username, holding.password)
+    second = first.context.new_page()
+    second.goto(stack.url("/#/certificates"))
+    certificate_card(second, holding.certificate_no).get_by_role("link", name=re.compile("^下载：")).click()
+    second.get_by_role("button", name="申请证书加注").click()
+    second.get_by_label("加注有效期（天）").fill("30")
+    # The session ends on the server; the first tab learns it on its next request and times out
+    # (as its clock would), the second tab only through the `storage` event.
+    token = first.evaluate(f"localStorage.getItem({TOKEN_KEY!r})")
+    assert requests.post(stack.url("/auth/logout"), headers={"Authorization": f"Bearer {token}"},
+                         timeout=10).status_code == 204
+    first.reload()  # GET /me: 401
+    expect(first.locator("[data-role=form-error]")).to_contain_text("登录已超时")
+    expect(second.get_by_role("heading", level=1)).to_have_text("持证人登录")
+    expect(second.locator("[data-role=form-error]")).to_have_text("登录已超时，请重新登录。您填写的内容已保留。")
+    expect(second.locator("[data-role=form-status]")).to_be_hidden()  # not 您已在其他标签页退出登录
+    log_in(second, holding.username, holding.password)
+    expect(second.get_by_role("heading", level=1)).to_have_text(holding.qualification + " 一级")
+    expect(second.get_by_label("加注有效期（天）")).to_have_value("30")
+    # A logout, by contrast, is a logout in every tab, and what the forms held is gone.
+    second.get_by_role("button", name="退出登录").click()
+    expect(first.get_by_role("heading", level=1)).to_have_text("持证人登录")
+    expect(first.locator("[data-role=form-status]")).to_have_text("您已在其他标签页退出登录。")
+    expect(first.locator("[data-role=form-error]")).to_be_hidden()
+
+
+def test_a_tab_follows_when_another_tab_signs_in_as_someone_else(
+        stack: Any, open_page: Callable[..., Watched]) -> None:
+    holding = holder_with_an_e_certificate(stack, "SWI")
+    accepted_session(stack, DEMO.username, DEMO.password)  # the notice is accepted: the sign-in lands on the list
+    w = open_page()
+    first = w.page
+    first.goto(stack.url("/"))
+    log_in(first, holding.username, holding.password)
+    second = first.context.new_page()
+    second.goto(stack.url("/#/certificates"))
+    certificate_card(second, holding.certificate_no).get_by_role("link", name=re.compile("^下载：")).click()
+    expect(second.get_by_role("heading", level=1)).to_have_text(holding.qualification + " 一级")
+    assert second.evaluate("localStorage.getItem('certificates.user')") == holding.username
+    # The first tab signs in as 张三 (a login racing the other tab's, as the page itself makes it).
+    first.evaluate("""async ([username, password]) => {
+        const { logIn } = await import('/static/screen-login.js');
+        await logIn(username, password);
+    }""", [DEMO.username, DEMO.password])
+    expect(first.locator("#account-name")).to_have_text(DEMO.holder_name)
+    # The second tab no longer shows 周九's certificate: it starts over as 张三.
+    expect(second.get_by_role("heading", level=1)).to_have_text("持证人查询下载")
+    expect(second.locator("#account-name")).to_have_text(DEMO.holder_name)
+    expect(certificate_card(second, DEMO.certificate_no)).to_be_visible()
+    expect(second.get_by_text(holding.certificate_no)).to_have_count(0)
+    assert second.evaluate("localStorage.getItem('certificates.user')") == DEMO.username
+
+
+def test_a_result_shown_in_chinese_is_redrawn_in_english_scenario_and_not_found_message_included(
+        stack: Any, open_page: Callable[..., Watched]) -> None:
+    holding = holder_with_an_e_certificate(stack, "VLG")
+    token = accepted_session(stack, holding.username, holding.password)
+    cert = certificates(stack, token)[holding.certificate_no]
+    r = requests.post(stack.url(f"/certificates/{cert['certificate_id']}/annotations"), headers=auth(token),
+                      json={"scenario": "self_use", "validity_days": 30}, timeout=10)
+    assert r.status_code == 202, r.text
+    annotation_id = r.json()["annotation_id"]
+    deadline = time.monotonic() + 15
+    while (copy := requests.get(stack.url(f"/annotations/{annotation_id}"), headers=auth(token),
+                                timeout=5).json())["status"] == "pending":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert copy["status"] == "ready", copy
+    w = open_page()
+    page = w.page
+    w.allow(404, r"/verify/[A-Z0-9-]+")
+    verifications = []
+    page.on("request", lambda r: verifications.append(r.url) if "/verify/" in r.url else None)
+    page.goto(stack.url(f"/verify?code={copy['verification_code']}"))
+    result = page.locator("#result")
+    expect(result.locator(".badge")).to_have_text("有效")
+    expect(result).to_contain_text("本人调用")
+    english(page)
+    expect(result.locator(".badge")).to_have_text("Valid")
+    expect(result).to_contain_text("Self use")  # the API's English name (GET /scenarios)
+    expect(result).not_to_contain_text("本人调用")
+    assert len(verifications) == 1, verifications  # redrawn, not checked again (the holder's log counts checks)
+
+    page.get_by_role("button", name="中文").click()
+    page.get_by_label("验证码", exact=True).fill("ZZZZ-ZZZZ-ZZZZ-ZZZ8")
+    page.get_by_role("button", name="查验", exact=True).click()
+    expect(result).to_contain_text("未找到该验证码对应的加注件")
+    english(page)
+    expect(result.locator(".badge")).to_have_text("Not found")
+    expect(result).to_contain_text("No annotated copy or certificate electronic file has this verification code")
+    expect(result).not_to_contain_text("未找到该验证码")
