@@ -25,7 +25,7 @@ export default {
   "common.code_resent": "A new code has been sent",
   "common.wait_suffix": "{label} ({wait})",
 
-  "scenario.self_use": "Own use",
+  "scenario.self_use": "Self use",
   "password.hint": "At least 8 characters with three of: lower-case letters, upper-case letters, digits, other symbols; not containing the username.",
 
   "session.warning_title": "Your session is about to time out",
