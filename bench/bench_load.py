@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import os
 import sys
 import threading
 import time
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,10 @@ def holder_with_certificates(stack: Any, certificates: int, name: str = "load") 
 
     from chalicelib.domain.identity import resident_id_check_digit
 
-    first17 = "110105" + ("19830303" if name == "load" else "19850101") + "555"
+    # Each name its own ID document (a birth date from the name), so that two holders of one run
+    # never claim the same document.
+    born = date(1970, 1, 1) + timedelta(days=int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10_000)
+    first17 = "110105" + born.strftime("%Y%m%d") + "555"
     id_number = first17 + resident_id_check_digit(first17)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
