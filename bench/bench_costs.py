@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -376,18 +375,13 @@ def _shards() -> int:
 
 
 def main() -> int:
+    from bench.inprocess import standalone
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=20)
     args = parser.parse_args()
-    for name, value in rows(args.copies):
-        print(f"| {name} | {value} |")
-    return 0
+    return standalone(lambda: rows(args.copies))
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     sys.exit(main())

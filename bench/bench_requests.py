@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -154,18 +153,13 @@ def measure(many: int = 100_000) -> list[Row]:
 
 
 def main() -> int:
+    from bench.inprocess import standalone
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--many", type=int, default=100_000)
     args = parser.parse_args()
-    for name, value in measure(args.many):
-        print(f"| {name} | {value} |")
-    return 0
+    return standalone(lambda: measure(args.many))
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     sys.exit(main())

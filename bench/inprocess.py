@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -54,3 +54,15 @@ def render(client: Any, body: str) -> None:
     result = client.lambda_.invoke("render_worker", client.events.generate_sqs_event(
         message_bodies=[body], queue_name="render"))
     assert not result.payload["batchItemFailures"], result.payload
+
+
+def standalone(rows: Callable[[], list[tuple[str, str]]]) -> int:
+    """Run one benchmark module by itself: fake credentials, no metrics, its rows as a table."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    for name, value in rows():
+        print(f"| {name} | {value} |")
+    return 0
