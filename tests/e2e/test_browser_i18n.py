@@ -9,6 +9,7 @@ Playwright's routing, at a test-only address: the app never serves it.
 from __future__ import annotations
 
 import re
+import secrets
 import subprocess
 import time
 from collections.abc import Callable
@@ -383,3 +384,71 @@ def test_a_result_shown_in_chinese_is_redrawn_in_english_scenario_and_not_found_
     expect(result.locator(".badge")).to_have_text("Not found")
     expect(result).to_contain_text("No annotated copy or certificate electronic file has this verification code")
     expect(result).not_to_contain_text("未找到该验证码")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_other_screens_have_no_axe_violations_in_either_language(
+        stack: Any, open_page: Callable[..., Watched], language: str) -> None:
+    """Beyond the journeys above: the forgotten password, a register form showing its errors, a
+    new account's identity proof, the e-file's card, the account page, the verifier's batch and the
+    404 page, in Chinese and in English."""
+    from tests.e2e.helpers import a_resident_id, register
+
+    page = open_page().page
+    page.goto(stack.url("/#/password"))
+    if language == "en":
+        english(page)
+    expect(page.locator("main h1")).to_be_visible()
+    assert axe_violations(page) == [], "password"
+    page.goto(stack.url("/#/register"))
+    page.locator("form button[type=submit]").click()  # an empty form: every field's error at once
+    expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+    assert axe_violations(page) == [], "register errors"
+
+    username = f"axe_{language}_{secrets.token_hex(3)}"
+    assert register(stack, username=username, password="Axe#2026pw", name="孙八", id_type="resident_id",
+                    id_number=a_resident_id()).status_code == 201
+    page.goto(stack.url("/#/login"))
+    page.locator("input[autocomplete=username]").fill(username)
+    page.locator("input[type=password]").fill("Axe#2026pw")
+    page.locator("form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"#/(notice|identity)$"))
+    if page.url.endswith("#/notice"):
+        assert axe_violations(page) == [], "notice"
+        page.locator("main button.btn-primary").first.click()
+    expect(page).to_have_url(re.compile(r"#/identity$"))
+    assert axe_violations(page) == [], "identity"
+
+    page.evaluate("localStorage.clear()")
+    page.goto(stack.url("/#/login"))
+    if language == "en":
+        english(page)
+    page.locator("input[autocomplete=username]").fill(DEMO.username)
+    page.locator("input[type=password]").fill(DEMO.password)
+    page.locator("form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"#/(notice|certificates)$"))
+    if page.url.endswith("#/notice"):
+        page.locator("main button.btn-primary").first.click()
+    expect(certificate_card(page, DEMO.certificate_no)).to_be_visible()
+    assert axe_violations(page) == [], "certificates with the e-file"
+    page.goto(stack.url("/#/account"))
+    expect(page.locator("main h1")).to_be_visible()
+    assert axe_violations(page) == [], "account"
+
+    verifier = open_page().page
+    verifier.goto(stack.url("/verify"))
+    if language == "en":
+        english(verifier)
+    verifier.locator("#batch-codes").fill("AAAA-BBBB-CCCC-DDDD\nnot a code")
+    verifier.locator("#batch-form button[type=submit]").click()
+    expect(verifier.locator("#batch-rows tr")).to_have_count(4)  # "not a code" is three tokens
+    assert axe_violations(verifier) == [], "batch"
+
+    watched = open_page()
+    watched.allow(404, "/no-such-page")  # the point of this page
+    watched.allow(404, "/favicon.ico")  # which the browser asks for, on its own, for a page without one
+    missing = watched.page
+    missing.set_extra_http_headers({"Accept-Language": "en" if language == "en" else "zh-CN"})
+    missing.goto(stack.url("/no-such-page"))
+    expect(missing.locator("h1")).to_be_visible()
+    assert axe_violations(missing) == [], "404"
