@@ -19,7 +19,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -75,37 +77,26 @@ def import_rows() -> list[Row]:
 
 
 def in_process_rows(many: int) -> list[Row]:
+    """Each in-process benchmark's rows; one whose module cannot be imported says so, and the
+    others still run."""
+    import importlib
+
+    measures: list[tuple[str, str, Callable[[Any], list[Row]]]] = [
+        ("bench_render", "render benchmark", lambda m: m.measure()),
+        ("bench_requests", "request-count benchmark", lambda m: m.measure(many)),
+        ("bench_signing", "signing benchmark", lambda m: m.measure()),
+        ("bench_batches", "batch split benchmark", lambda m: m.measure()),
+        ("bench_hostile", "hostile upload benchmark", lambda m: m.measure()),
+        ("bench_costs", "cost benchmark", lambda m: m.rows()),
+    ]
     rows: list[Row] = []
-    try:
-        from bench import bench_render
-        rows += bench_render.measure()
-    except ImportError as e:  # pragma: no cover - reported, not hidden
-        rows.append(("render benchmark", f"unavailable: {e}"))
-    try:
-        from bench import bench_requests
-        rows += bench_requests.measure(many)
-    except ImportError as e:
-        rows.append(("request-count benchmark", f"unavailable: {e}"))
-    try:
-        from bench import bench_signing
-        rows += bench_signing.measure()
-    except ImportError as e:
-        rows.append(("signing benchmark", f"unavailable: {e}"))
-    try:
-        from bench import bench_batches
-        rows += bench_batches.measure()
-    except ImportError as e:
-        rows.append(("batch split benchmark", f"unavailable: {e}"))
-    try:
-        from bench import bench_hostile
-        rows += bench_hostile.measure()
-    except ImportError as e:
-        rows.append(("hostile upload benchmark", f"unavailable: {e}"))
-    try:
-        from bench import bench_costs
-        rows += bench_costs.rows()
-    except ImportError as e:
-        rows.append(("cost benchmark", f"unavailable: {e}"))
+    for module, label, measure in measures:
+        try:
+            loaded = importlib.import_module(f"bench.{module}")
+        except ImportError as e:
+            rows.append((label, f"unavailable: {e}"))
+            continue
+        rows += measure(loaded)
     return rows
 
 

@@ -67,7 +67,7 @@ def bind_models(settings: Settings) -> botocore.session.Session:
 def share_session(connection: Connection, session: botocore.session.Session) -> None:
     """Build `connection`'s client from `session`, which every model shares: each botocore
     session loads DynamoDB's service model anew, and fifteen of them made the first request of
-    a cold start wait about 1.9 s (one: 0.08 s). PynamoDB keeps a connection's session in the
+    a cold start wait for every load. PynamoDB keeps a connection's session in the
     thread-local `_local.session` it creates the client from (pynamodb 6.1.0, pinned in
     requirements.txt; tests/unit/test_models.py checks it); a client is built once, here."""
     connection._local.session = session

@@ -22,7 +22,7 @@ def negotiate(header: str | None) -> Language:
     for part in (header or "").split(","):
         tag, _, params = part.partition(";")
         tag = tag.strip().lower()
-        q = _quality(params)
+        q = quality(params)
         if not tag or q is None:
             continue
         if tag == "*":
@@ -35,8 +35,8 @@ def negotiate(header: str | None) -> Language:
     return "en" if english > 0 and english > chinese else DEFAULT_LANGUAGE
 
 
-def _quality(params: str) -> float | None:
-    """The q-value of one entry (1 when absent), or None when it is malformed."""
+def quality(params: str) -> float | None:
+    """The q-value of one entry of an Accept-* header (1 when absent), or None when it is malformed."""
     q = 1.0
     for param in params.split(";"):
         name, _, value = param.partition("=")

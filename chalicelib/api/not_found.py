@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
+from chalicelib.api.language import quality
 from chalicelib.domain.text import Language
 
 # Where the links point: the API's root ("/" locally; behind API Gateway the service's public
@@ -62,14 +63,7 @@ def accepts_html(accept: str | None) -> bool:
     for part in (accept or "").split(","):
         media, _, params = part.partition(";")
         media = media.strip().lower()
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value.strip())))
-                except ValueError:
-                    q = 0.0
+        q = quality(params) or 0.0  # a malformed entry counts for nothing
         if media == "text/html":
             html = max(html, q)
         elif media in ("application/json", "application/*", "*/*"):
