@@ -65,11 +65,13 @@ export function copyRow(a, page) {
 function readyActions(a, errorEl, what, page) {
   const path = `/annotations/${a.annotation_id}/file`;
   const named = (key) => t(`${key}_of`, { what: `${what}, ${page.what}` });
-  const viewButton = h("button", { type: "button", class: "btn btn-primary", "aria-label": named("copy.view") },
+  const viewButton = h("button", { type: "button", class: "btn btn-primary", "data-action": "view",
+    "aria-label": named("copy.view") },
     t("copy.view"));
-  const saveButton = h("button", { type: "button", class: "btn btn-secondary", "aria-label": named("copy.save") },
+  const saveButton = h("button", { type: "button", class: "btn btn-secondary", "data-action": "save",
+    "aria-label": named("copy.save") },
     t("copy.save"));
-  const withdrawButton = h("button", { type: "button", class: "btn btn-danger-outline",
+  const withdrawButton = h("button", { type: "button", class: "btn btn-danger-outline", "data-action": "withdraw",
     "aria-label": named("copy.withdraw") }, t("copy.withdraw"));
   const afterFileError = () => {
     // A copy that expired or was withdrawn meanwhile: show its new state, keep the message.

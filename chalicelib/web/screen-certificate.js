@@ -142,6 +142,8 @@ class CertificatePage {
     const focusWasInside = this.historyBox.contains(active);
     const focusedItem = focusWasInside ? active.closest("li[data-annotation-id]") : null;
     const focusedStatus = focusWasInside && active.matches("[data-role=status]");
+    // A background refresh (a poll seeing a copy ready) keeps focus on the same control of the row.
+    const focusedAction = focusWasInside ? active.dataset.action : undefined;
     replace(this.historyBox, list);
     for (const a of items) {
       if (a.status === "pending") {
@@ -161,7 +163,8 @@ class CertificatePage {
     // after 提交加注申请 it goes to the new copy's status.
     if (target && (forceFocus || focusWasInside || !document.activeElement || document.activeElement === document.body)) {
       const status = target.querySelector("[data-role=status]");
-      (forceFocus || focusedStatus || (!focusWasInside && focusId) ? status : target).focus();
+      const same = focusedAction && !forceFocus && target.querySelector(`[data-action="${focusedAction}"]`);
+      (same || (forceFocus || focusedStatus || (!focusWasInside && focusId) ? status : target)).focus();
     }
   }
 
